@@ -1,0 +1,703 @@
+//! The named rewrites that bring Reducto's OpenAPI 3.1 document into the
+//! OpenAPI 3.0.3 form that progenitor 0.15 reads, and around the places where
+//! progenitor/typify would otherwise panic or silently generate wrong types.
+//!
+//! Each rewrite is a plain function over the JSON tree that returns how many
+//! places it changed, so the build can report what it did and the unit tests
+//! can pin each behaviour down on its own. [`ALL`] lists them in the order
+//! [`normalize`] applies them; the order matters where noted.
+
+use serde_json::{json, Map, Value};
+
+/// One deliberate change to the spec.
+pub struct Rewrite {
+    /// Short name, used in build output and docs.
+    pub name: &'static str,
+    /// Why the rewrite exists.
+    pub why: &'static str,
+    /// The rewrite itself: returns the number of places changed.
+    pub apply: fn(&mut Value) -> usize,
+}
+
+/// Every rewrite, in the order they are applied.
+pub const ALL: &[Rewrite] = &[
+    Rewrite {
+        name: "drop_multipart_operations",
+        why: "progenitor cannot generate multipart/form-data bodies (and panics on a body \
+              with two media types); such operations (POST /upload) are written by hand",
+        apply: drop_multipart_operations,
+    },
+    Rewrite {
+        name: "error_responses_to_unexpected",
+        why: "only success responses are generated; every error status (the documented 422 \
+              included) reaches the handwritten layer as the raw response, so status, headers \
+              and body are kept byte for byte and one code path classifies every error",
+        apply: error_responses_to_unexpected,
+    },
+    Rewrite {
+        name: "strip_nested_titles",
+        why: "typify merges inline schemas that share a title (FastAPI titles every `status` \
+              \"Status\") into one type with the wrong variants",
+        apply: strip_nested_titles,
+    },
+    Rewrite {
+        name: "const_to_enum",
+        why: "OpenAPI 3.0 has no `const`; a one-value enum says the same",
+        apply: const_to_enum,
+    },
+    Rewrite {
+        name: "exclusive_bounds_to_3_0",
+        why: "3.1 numeric exclusiveMinimum/exclusiveMaximum become minimum/maximum plus the 3.0 boolean",
+        apply: exclusive_bounds_to_3_0,
+    },
+    Rewrite {
+        name: "null_unions_to_nullable",
+        why: "3.1 spells optional values `anyOf [X, {type: null}]`; 3.0 spells them `nullable: true` \
+              (a nullable $ref needs `allOf: [$ref]`)",
+        apply: null_unions_to_nullable,
+    },
+    Rewrite {
+        name: "collapse_superset_any_of",
+        why: "typify turns anyOf into a struct of flattened Options that keeps only the first \
+              variant's fields; when one $ref variant has every property of the others and the \
+              same required set (GET /job: EnhancedAsyncJobResponse over AsyncJobResponse), the \
+              superset alone is the right type",
+        apply: collapse_superset_any_of,
+    },
+    Rewrite {
+        name: "any_of_to_one_of",
+        why: "the remaining anyOf unions become oneOf, which typify generates as untagged (or \
+              tagged) enums that decode each variant whole, tried in the spec's order",
+        apply: any_of_to_one_of,
+    },
+    Rewrite {
+        name: "drop_defaults_on_unions",
+        why: "typify panics on a `default` attached to a oneOf/anyOf/allOf schema; the server \
+              applies its own defaults, so the client never needs to send them",
+        apply: drop_defaults_on_unions,
+    },
+    Rewrite {
+        name: "drop_patterns",
+        why: "a `pattern` makes the generated code depend on the regress crate and rejects \
+              values a newer server may legitimately send; the server validates its own inputs",
+        apply: drop_patterns,
+    },
+    Rewrite {
+        name: "dedent_descriptions",
+        why: "indented description lines become rustdoc code blocks and fail as doctests",
+        apply: dedent_descriptions,
+    },
+    Rewrite {
+        name: "openapi_version_3_0_3",
+        why: "progenitor's parser (openapiv3) only accepts 3.0.x documents; run last, once the \
+              document really is 3.0-shaped",
+        apply: openapi_version_3_0_3,
+    },
+];
+
+/// Applies every rewrite in [`ALL`] and returns `(name, places changed)` for each.
+pub fn normalize(doc: &mut Value) -> Vec<(&'static str, usize)> {
+    ALL.iter().map(|r| (r.name, (r.apply)(doc))).collect()
+}
+
+// ---------------------------------------------------------------------------
+// Walking schemas
+
+/// Calls `f` on every schema object in the document, children before parents
+/// (so a rewrite of a parent sees already-rewritten children).
+fn for_each_schema(doc: &mut Value, f: &mut dyn FnMut(&mut Map<String, Value>, SchemaPlace)) {
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        for schema in schemas.values_mut() {
+            walk_schema(schema, SchemaPlace::Component, f);
+        }
+    }
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        for item in paths.values_mut() {
+            walk_operation_schemas(item, f);
+        }
+    }
+}
+
+/// Where a schema sits: a named component, or somewhere inside another schema
+/// or an operation.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum SchemaPlace {
+    Component,
+    Nested,
+}
+
+fn walk_operation_schemas(
+    item: &mut Value,
+    f: &mut dyn FnMut(&mut Map<String, Value>, SchemaPlace),
+) {
+    match item {
+        Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                if key == "schema" {
+                    walk_schema(value, SchemaPlace::Nested, f);
+                } else {
+                    walk_operation_schemas(value, f);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for value in items {
+                walk_operation_schemas(value, f);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn walk_schema(
+    schema: &mut Value,
+    place: SchemaPlace,
+    f: &mut dyn FnMut(&mut Map<String, Value>, SchemaPlace),
+) {
+    let Value::Object(map) = schema else { return };
+    for (key, child) in map.iter_mut() {
+        match key.as_str() {
+            "properties" => {
+                if let Value::Object(props) = child {
+                    for prop in props.values_mut() {
+                        walk_schema(prop, SchemaPlace::Nested, f);
+                    }
+                }
+            }
+            "items" | "additionalProperties" | "not" => walk_schema(child, SchemaPlace::Nested, f),
+            "anyOf" | "oneOf" | "allOf" | "prefixItems" => {
+                if let Value::Array(variants) = child {
+                    for variant in variants {
+                        walk_schema(variant, SchemaPlace::Nested, f);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    f(map, place);
+}
+
+fn is_null_schema(v: &Value) -> bool {
+    v.get("type").and_then(Value::as_str) == Some("null")
+}
+
+fn is_empty_schema(v: &Value) -> bool {
+    v.as_object().is_some_and(|m| m.is_empty())
+}
+
+// ---------------------------------------------------------------------------
+// The rewrites
+
+/// Removes operations whose request body offers `multipart/form-data`.
+pub fn drop_multipart_operations(doc: &mut Value) -> usize {
+    let mut dropped = 0;
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return 0;
+    };
+    for item in paths.values_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        item.retain(|_method, op| {
+            let multipart = op
+                .pointer("/requestBody/content/multipart~1form-data")
+                .is_some();
+            dropped += usize::from(multipart);
+            !multipart
+        });
+    }
+    // A path left with no operation would generate nothing; drop it too.
+    paths.retain(|_, item| item.as_object().is_none_or(|m| !m.is_empty()));
+    dropped
+}
+
+/// Removes every non-2xx response (and `default`) from every operation.
+pub fn error_responses_to_unexpected(doc: &mut Value) -> usize {
+    let mut n = 0;
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return 0;
+    };
+    for item in paths.values_mut() {
+        for op in item
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|m| m.values_mut())
+        {
+            if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
+                let before = responses.len();
+                responses.retain(|code, _| code.starts_with('2'));
+                n += before - responses.len();
+            }
+        }
+    }
+    n
+}
+
+/// Removes `title` from every schema that is not a named component.
+pub fn strip_nested_titles(doc: &mut Value) -> usize {
+    let mut n = 0;
+    for_each_schema(doc, &mut |schema, place| {
+        if place == SchemaPlace::Nested && schema.remove("title").is_some() {
+            n += 1;
+        }
+    });
+    n
+}
+
+/// `const: v` becomes `enum: [v]`.
+pub fn const_to_enum(doc: &mut Value) -> usize {
+    let mut n = 0;
+    for_each_schema(doc, &mut |schema, _| {
+        if let Some(value) = schema.remove("const") {
+            schema.insert("enum".into(), json!([value]));
+            n += 1;
+        }
+    });
+    n
+}
+
+/// Numeric `exclusiveMinimum: x` becomes `minimum: x, exclusiveMinimum: true`
+/// (and likewise for the maximum).
+pub fn exclusive_bounds_to_3_0(doc: &mut Value) -> usize {
+    let mut n = 0;
+    for_each_schema(doc, &mut |schema, _| {
+        for (exclusive, inclusive) in [
+            ("exclusiveMinimum", "minimum"),
+            ("exclusiveMaximum", "maximum"),
+        ] {
+            if let Some(bound) = schema.get(exclusive).filter(|v| v.is_number()).cloned() {
+                schema.insert(inclusive.into(), bound);
+                schema.insert(exclusive.into(), Value::Bool(true));
+                n += 1;
+            }
+        }
+    });
+    n
+}
+
+/// `anyOf`/`oneOf` with a `{type: null}` member becomes the other member(s)
+/// marked `nullable: true`; `type: [T, "null"]` becomes `type: T, nullable`.
+pub fn null_unions_to_nullable(doc: &mut Value) -> usize {
+    let mut n = 0;
+    for_each_schema(doc, &mut |schema, _| {
+        // 3.1 type arrays.
+        if let Some(Value::Array(types)) = schema.get("type") {
+            let non_null: Vec<Value> = types
+                .iter()
+                .filter(|t| t.as_str() != Some("null"))
+                .cloned()
+                .collect();
+            if non_null.len() < types.len() && non_null.len() == 1 {
+                schema.insert("type".into(), non_null[0].clone());
+                schema.insert("nullable".into(), Value::Bool(true));
+                n += 1;
+            }
+        }
+        for key in ["anyOf", "oneOf"] {
+            let Some(Value::Array(variants)) = schema.get(key) else {
+                continue;
+            };
+            if !variants.iter().any(is_null_schema) {
+                continue;
+            }
+            let rest: Vec<Value> = variants
+                .iter()
+                .filter(|v| !is_null_schema(v))
+                .cloned()
+                .collect();
+            schema.remove(key);
+            n += 1;
+            match rest.as_slice() {
+                // `anyOf [{}, null]`: any value at all, null included.
+                [only] if is_empty_schema(only) => {}
+                [only] if only.get("$ref").is_some() => {
+                    schema.insert("allOf".into(), json!([only]));
+                    schema.insert("nullable".into(), Value::Bool(true));
+                }
+                [Value::Object(only)] => {
+                    // Inline the single variant; the outer keys (description,
+                    // default, title) win over the variant's own.
+                    for (k, v) in only {
+                        schema.entry(k.clone()).or_insert_with(|| v.clone());
+                    }
+                    schema.insert("nullable".into(), Value::Bool(true));
+                }
+                _ => {
+                    schema.insert(key.into(), Value::Array(rest));
+                    schema.insert("nullable".into(), Value::Bool(true));
+                }
+            }
+        }
+    });
+    n
+}
+
+/// Names of the properties a component schema declares, and its required set.
+fn component_shape(doc: &Value, reference: &str) -> Option<(Vec<String>, Vec<String>)> {
+    let name = reference.strip_prefix("#/components/schemas/")?;
+    let schema = doc.pointer(&format!("/components/schemas/{}", escape_pointer(name)))?;
+    let props = schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    let mut required: Vec<String> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| {
+            r.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    required.sort();
+    Some((props, required))
+}
+
+fn escape_pointer(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+/// Replaces `anyOf` of `$ref`s with the one variant that is a superset of all
+/// the others (every property of theirs, and the same required set).
+pub fn collapse_superset_any_of(doc: &mut Value) -> usize {
+    let snapshot = doc.clone();
+    let mut n = 0;
+    for_each_schema(doc, &mut |schema, _| {
+        let Some(Value::Array(variants)) = schema.get("anyOf") else {
+            return;
+        };
+        let refs: Option<Vec<&str>> = variants
+            .iter()
+            .map(|v| v.get("$ref").and_then(Value::as_str))
+            .collect();
+        let Some(refs) = refs.filter(|r| r.len() >= 2) else {
+            return;
+        };
+        let Some(shapes) = refs
+            .iter()
+            .map(|r| component_shape(&snapshot, r))
+            .collect::<Option<Vec<_>>>()
+        else {
+            return;
+        };
+        let superset = shapes.iter().position(|(props, required)| {
+            shapes.iter().all(|(other_props, other_required)| {
+                other_required == required && other_props.iter().all(|p| props.contains(p))
+            })
+        });
+        if let Some(i) = superset {
+            let chosen = refs[i].to_owned();
+            schema.remove("anyOf");
+            if schema.is_empty() {
+                schema.insert("$ref".into(), Value::String(chosen));
+            } else {
+                // Keep the siblings (nullable, description) next to the ref.
+                schema.insert("allOf".into(), json!([{ "$ref": chosen }]));
+            }
+            n += 1;
+        }
+    });
+    n
+}
+
+/// Renames every remaining `anyOf` to `oneOf`.
+pub fn any_of_to_one_of(doc: &mut Value) -> usize {
+    let mut n = 0;
+    for_each_schema(doc, &mut |schema, _| {
+        if let Some(variants) = schema.remove("anyOf") {
+            if schema.contains_key("oneOf") {
+                // Both present: keep the stricter one and say nothing more.
+                return;
+            }
+            schema.insert("oneOf".into(), variants);
+            n += 1;
+        }
+    });
+    n
+}
+
+/// Removes `default` from composite (oneOf/anyOf/allOf) schemas.
+pub fn drop_defaults_on_unions(doc: &mut Value) -> usize {
+    let mut n = 0;
+    for_each_schema(doc, &mut |schema, _| {
+        let composite = ["oneOf", "anyOf", "allOf"]
+            .iter()
+            .any(|k| schema.contains_key(*k));
+        if composite && schema.remove("default").is_some() {
+            n += 1;
+        }
+    });
+    n
+}
+
+/// Removes every `pattern`.
+pub fn drop_patterns(doc: &mut Value) -> usize {
+    let mut n = 0;
+    for_each_schema(doc, &mut |schema, _| {
+        if schema.remove("pattern").is_some() {
+            n += 1;
+        }
+    });
+    n
+}
+
+/// Strips leading whitespace from every line of every `description`, in
+/// schemas, parameters and operations alike.
+pub fn dedent_descriptions(doc: &mut Value) -> usize {
+    fn walk(v: &mut Value, n: &mut usize) {
+        match v {
+            Value::Object(map) => {
+                for (key, child) in map.iter_mut() {
+                    if key == "description" {
+                        if let Value::String(text) = child {
+                            let dedented = text
+                                .lines()
+                                .map(str::trim_start)
+                                .collect::<Vec<_>>()
+                                .join("\n");
+                            if dedented != *text {
+                                *text = dedented;
+                                *n += 1;
+                            }
+                        }
+                    } else {
+                        walk(child, n);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|i| walk(i, n)),
+            _ => {}
+        }
+    }
+    let mut n = 0;
+    walk(doc, &mut n);
+    n
+}
+
+/// Sets `openapi: 3.0.3`.
+pub fn openapi_version_3_0_3(doc: &mut Value) -> usize {
+    match doc.get("openapi").and_then(Value::as_str) {
+        Some(v) if v.starts_with("3.0") => 0,
+        _ => {
+            doc["openapi"] = Value::String("3.0.3".into());
+            1
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A document with one component schema `S` and nothing else.
+    fn component(schema: Value) -> Value {
+        json!({ "openapi": "3.1.0", "paths": {}, "components": { "schemas": { "S": schema } } })
+    }
+
+    fn s(doc: &Value) -> &Value {
+        &doc["components"]["schemas"]["S"]
+    }
+
+    #[test]
+    fn multipart_operations_are_dropped_and_others_kept() {
+        let mut doc = json!({ "paths": {
+            "/upload": { "post": { "requestBody": { "content": {
+                "multipart/form-data": {}, "application/json": {} } } } },
+            "/parse": { "post": { "requestBody": { "content": { "application/json": {} } } } },
+        }});
+        assert_eq!(drop_multipart_operations(&mut doc), 1);
+        assert!(doc["paths"].get("/upload").is_none());
+        assert!(doc["paths"]["/parse"].get("post").is_some());
+    }
+
+    #[test]
+    fn error_responses_removed_success_kept() {
+        let mut doc = json!({ "paths": { "/jobs": {
+            "parameters": [],
+            "get": { "responses": { "200": {}, "422": {}, "default": {} } } } } });
+        assert_eq!(error_responses_to_unexpected(&mut doc), 2);
+        assert_eq!(
+            doc["paths"]["/jobs"]["get"]["responses"],
+            json!({ "200": {} })
+        );
+    }
+
+    #[test]
+    fn nested_titles_go_component_titles_stay() {
+        let mut doc = component(json!({
+            "title": "S",
+            "properties": { "status": { "title": "Status", "type": "string", "enum": ["A"] },
+                            "items": { "type": "array", "items": { "title": "Item" } } }
+        }));
+        doc["paths"] = json!({ "/x": { "get": { "parameters": [
+            { "name": "q", "schema": { "title": "Q", "type": "string" } } ] } } });
+        assert_eq!(strip_nested_titles(&mut doc), 3);
+        assert_eq!(s(&doc)["title"], "S");
+        assert!(s(&doc)["properties"]["status"].get("title").is_none());
+        assert!(s(&doc)["properties"]["items"]["items"]
+            .get("title")
+            .is_none());
+        assert!(doc["paths"]["/x"]["get"]["parameters"][0]["schema"]
+            .get("title")
+            .is_none());
+    }
+
+    #[test]
+    fn const_becomes_single_value_enum() {
+        let mut doc =
+            component(json!({ "properties": { "type": { "type": "string", "const": "full" } } }));
+        assert_eq!(const_to_enum(&mut doc), 1);
+        assert_eq!(
+            s(&doc)["properties"]["type"],
+            json!({ "type": "string", "enum": ["full"] })
+        );
+    }
+
+    #[test]
+    fn numeric_exclusive_bounds_become_boolean_form() {
+        let mut doc =
+            component(json!({ "type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1.5 }));
+        assert_eq!(exclusive_bounds_to_3_0(&mut doc), 2);
+        assert_eq!(
+            s(&doc),
+            &json!({ "type": "number", "minimum": 0, "exclusiveMinimum": true,
+                     "maximum": 1.5, "exclusiveMaximum": true })
+        );
+        // Already 3.0-shaped: untouched.
+        assert_eq!(exclusive_bounds_to_3_0(&mut doc), 0);
+    }
+
+    #[test]
+    fn null_unions_become_nullable_in_each_shape() {
+        let mut doc = component(json!({ "properties": {
+            "inline": { "anyOf": [{ "type": "string" }, { "type": "null" }], "description": "d" },
+            "reference": { "anyOf": [{ "$ref": "#/components/schemas/T" }, { "type": "null" }] },
+            "anything": { "anyOf": [{}, { "type": "null" }] },
+            "several": { "anyOf": [{ "type": "string" }, { "type": "integer" }, { "type": "null" }] },
+            "typearray": { "type": ["integer", "null"] },
+            "plain": { "anyOf": [{ "type": "string" }, { "type": "integer" }] },
+        }}));
+        assert_eq!(null_unions_to_nullable(&mut doc), 5);
+        let p = &s(&doc)["properties"];
+        assert_eq!(
+            p["inline"],
+            json!({ "type": "string", "nullable": true, "description": "d" })
+        );
+        assert_eq!(
+            p["reference"],
+            json!({ "allOf": [{ "$ref": "#/components/schemas/T" }], "nullable": true })
+        );
+        assert_eq!(p["anything"], json!({}));
+        assert_eq!(
+            p["several"],
+            json!({ "anyOf": [{ "type": "string" }, { "type": "integer" }], "nullable": true })
+        );
+        assert_eq!(
+            p["typearray"],
+            json!({ "type": "integer", "nullable": true })
+        );
+        assert_eq!(
+            p["plain"],
+            json!({ "anyOf": [{ "type": "string" }, { "type": "integer" }] })
+        );
+    }
+
+    #[test]
+    fn superset_any_of_collapses_only_with_equal_required_sets() {
+        let mut doc = json!({ "paths": {}, "components": { "schemas": {
+            "Small": { "properties": { "status": {} }, "required": ["status"] },
+            "Big": { "properties": { "status": {}, "type": {} }, "required": ["status"] },
+            "Strict": { "properties": { "status": {}, "type": {} }, "required": ["status", "type"] },
+            "Job": { "anyOf": [{ "$ref": "#/components/schemas/Small" },
+                               { "$ref": "#/components/schemas/Big" }] },
+            "Either": { "anyOf": [{ "$ref": "#/components/schemas/Strict" },
+                                  { "$ref": "#/components/schemas/Small" }] },
+        }}});
+        assert_eq!(collapse_superset_any_of(&mut doc), 1);
+        let schemas = &doc["components"]["schemas"];
+        assert_eq!(
+            schemas["Job"],
+            json!({ "$ref": "#/components/schemas/Big" })
+        );
+        // Strict requires more than Small: a Small value would not decode as
+        // Strict, so both variants must stay.
+        assert!(schemas["Either"].get("anyOf").is_some());
+    }
+
+    #[test]
+    fn superset_keeps_siblings_through_all_of() {
+        let mut doc = json!({ "paths": {}, "components": { "schemas": {
+            "A": { "properties": { "x": {} } },
+            "B": { "properties": { "x": {}, "y": {} } },
+            "S": { "anyOf": [{ "$ref": "#/components/schemas/A" },
+                             { "$ref": "#/components/schemas/B" }], "description": "d" },
+        }}});
+        assert_eq!(collapse_superset_any_of(&mut doc), 1);
+        assert_eq!(
+            s(&doc),
+            &json!({ "description": "d", "allOf": [{ "$ref": "#/components/schemas/B" }] })
+        );
+    }
+
+    #[test]
+    fn any_of_renamed_to_one_of() {
+        let mut doc = component(json!({ "anyOf": [{ "type": "string" }, { "type": "integer" }] }));
+        assert_eq!(any_of_to_one_of(&mut doc), 1);
+        assert_eq!(
+            s(&doc),
+            &json!({ "oneOf": [{ "type": "string" }, { "type": "integer" }] })
+        );
+    }
+
+    #[test]
+    fn defaults_dropped_only_on_composites() {
+        let mut doc = component(json!({ "properties": {
+            "u": { "oneOf": [{ "type": "string" }], "default": "x" },
+            "a": { "allOf": [{ "$ref": "#/components/schemas/T" }], "default": {} },
+            "k": { "type": "boolean", "default": false },
+        }}));
+        assert_eq!(drop_defaults_on_unions(&mut doc), 2);
+        assert_eq!(s(&doc)["properties"]["k"]["default"], false);
+    }
+
+    #[test]
+    fn patterns_dropped() {
+        let mut doc = component(json!({ "type": "string", "pattern": "^a+$" }));
+        assert_eq!(drop_patterns(&mut doc), 1);
+        assert_eq!(s(&doc), &json!({ "type": "string" }));
+    }
+
+    #[test]
+    fn descriptions_dedented_everywhere() {
+        let mut doc = component(json!({ "description": "List:\n    1. one\n    2. two" }));
+        doc["paths"] = json!({ "/x": { "get": { "description": "a\n  b" } } });
+        assert_eq!(dedent_descriptions(&mut doc), 2);
+        assert_eq!(s(&doc)["description"], "List:\n1. one\n2. two");
+        assert_eq!(doc["paths"]["/x"]["get"]["description"], "a\nb");
+    }
+
+    #[test]
+    fn version_set_once() {
+        let mut doc = json!({ "openapi": "3.1.0" });
+        assert_eq!(openapi_version_3_0_3(&mut doc), 1);
+        assert_eq!(doc["openapi"], "3.0.3");
+        assert_eq!(openapi_version_3_0_3(&mut doc), 0);
+    }
+
+    #[test]
+    fn normalize_is_idempotent() {
+        let mut doc = component(json!({
+            "properties": { "x": { "title": "X", "anyOf": [{ "type": "string" }, { "type": "null" }] } }
+        }));
+        normalize(&mut doc);
+        let once = doc.clone();
+        let second: usize = normalize(&mut doc).iter().map(|(_, n)| n).sum();
+        assert_eq!(second, 0);
+        assert_eq!(doc, once);
+    }
+}

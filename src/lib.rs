@@ -1,0 +1,85 @@
+//! An async Rust client for [Reducto](https://reducto.ai), the
+//! document-processing API: upload a document, parse it synchronously or as
+//! an async job, then get, cancel, list and wait for jobs.
+//!
+//! Calls mirror the official SDKs' names (`client.upload`, `client.parse.run`,
+//! `client.parse.run_job`, `client.job.get`, `client.job.cancel`,
+//! `client.job.get_all`, `client.api_version`), so Reducto's documentation
+//! translates line for line.
+//!
+//! ```no_run
+//! use reducto::{Reducto, JobStatus};
+//!
+//! # async fn run() -> Result<(), reducto::Error> {
+//! let client = Reducto::from_env()?; // REDUCTO_API_KEY, REDUCTO_BASE_URL
+//!
+//! let upload = client.upload("document.pdf").await?; // streamed from disk
+//! let job_id = client.parse().run_job(&upload).await?.job_id;
+//!
+//! let job = client.job().get(&job_id).await?;
+//! match &job.status {
+//!     JobStatus::Completed => println!("{:?}", job.result),
+//!     JobStatus::Pending | JobStatus::Idle => println!("still processing"),
+//!     JobStatus::Failed => println!("failed: {}", job.reason.as_deref().unwrap_or("")),
+//!     other => println!("status {other}"), // a status a newer API added
+//! }
+//!
+//! match client.job().get("no-such-job").await {
+//!     Err(e) if e.is_not_found() => println!("Job not found"),
+//!     Err(reducto::Error::Connection(e)) => println!("Connection failed: {e}"),
+//!     Err(e) => println!("Error: {:?} - {:?}", e.status(), e.body()),
+//!     Ok(job) => println!("{}", job.status),
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Layers
+//!
+//! `openapi.yaml` is Reducto's published contract; `build.rs` (with the
+//! `reducto-codegen` crate) generates private low-level bindings from it with
+//! progenitor. This crate is the handwritten layer on top: configuration,
+//! typed errors, uploads, request builders, retries. The generated request
+//! and response types are public in [`types`].
+#![warn(missing_docs)]
+
+/// Adds the per-call `timeout` and `retry` setters to a request builder
+/// whose `RequestOptions` field is named `$field`.
+macro_rules! request_options {
+    () => {
+        request_options!(options);
+    };
+    ($field:ident) => {
+        /// Time allowed for this request, instead of the client's timeout.
+        pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+            self.$field.timeout = Some(timeout);
+            self
+        }
+
+        /// How this call is retried, instead of the client's policy.
+        pub fn retry(mut self, policy: $crate::RetryPolicy) -> Self {
+            self.$field.retry = Some(policy);
+            self
+        }
+    };
+}
+
+mod client;
+mod error;
+mod generated;
+pub mod job;
+pub mod parse;
+mod retry;
+mod transport;
+pub mod types;
+mod upload;
+
+pub use client::{
+    Environment, Reducto, ReductoBuilder, API_KEY_ENV, BASE_URL_ENV, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_TIMEOUT,
+};
+pub use error::{ApiError, DecodeError, Error, Result, TransportError};
+pub use job::JobsPage;
+pub use parse::{DocumentInput, ParseOptions};
+pub use retry::RetryPolicy;
+pub use types::{BlockType, Job, JobStatus, JobType};
+pub use upload::{Document, Upload};

@@ -1,0 +1,430 @@
+//! `POST /parse` and `POST /parse_async`: turning a document into chunks.
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+
+use crate::{
+    error::{Error, Result},
+    transport::RequestOptions,
+    types::{
+        AsyncParseConfig, AsyncParseConfigInput, AsyncParseResponse, Chunking, ChunkingChunkMode,
+        ConfigV3AsyncConfig, Enhance, Formatting, FormattingTableOutputFormat, PageRange,
+        ParseChunk, ParseParsePostBody, ParseParsePostResponse, ParseResponse, ParseResponseResult,
+        QueuePriority, Retrieval, Settings, SettingsExtractionMode, SettingsOcrSystem,
+        SettingsPageRange, SettingsReturnImagesItem, Spreadsheet, SyncParseConfig,
+        SyncParseConfigInput, UploadResponse, UrlResult,
+    },
+    Reducto,
+};
+
+/// What to parse: an upload's result, a URL (public, presigned, or
+/// `reducto://` from an upload), a `jobid://` reference to an earlier job,
+/// or several URLs.
+///
+/// ```
+/// use reducto::DocumentInput;
+///
+/// let url: DocumentInput = "https://example.com/report.pdf".into();
+/// let earlier = DocumentInput::job("3f2c0bd8");
+/// assert_eq!(earlier, DocumentInput::Url("jobid://3f2c0bd8".into()));
+/// # let _ = url;
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub enum DocumentInput {
+    /// One URL.
+    Url(String),
+    /// Several URLs (multi-document pipelines).
+    Urls(Vec<String>),
+    /// The result of [`Reducto::upload`].
+    Upload(UploadResponse),
+}
+
+impl DocumentInput {
+    /// The document of an earlier job (`jobid://<id>`), parsed again without
+    /// uploading it again.
+    pub fn job(job_id: impl AsRef<str>) -> DocumentInput {
+        DocumentInput::Url(format!("jobid://{}", job_id.as_ref()))
+    }
+
+    fn validate(&self) -> Result<()> {
+        let empty = match self {
+            DocumentInput::Url(url) => url.trim().is_empty(),
+            DocumentInput::Urls(urls) => {
+                urls.is_empty() || urls.iter().any(|u| u.trim().is_empty())
+            }
+            DocumentInput::Upload(upload) => upload.file_id.trim().is_empty(),
+        };
+        if empty {
+            return Err(Error::invalid("input", "the document input is empty"));
+        }
+        Ok(())
+    }
+}
+
+impl From<&str> for DocumentInput {
+    fn from(url: &str) -> Self {
+        DocumentInput::Url(url.to_owned())
+    }
+}
+impl From<String> for DocumentInput {
+    fn from(url: String) -> Self {
+        DocumentInput::Url(url)
+    }
+}
+impl From<&String> for DocumentInput {
+    fn from(url: &String) -> Self {
+        DocumentInput::Url(url.clone())
+    }
+}
+impl From<Vec<String>> for DocumentInput {
+    fn from(urls: Vec<String>) -> Self {
+        DocumentInput::Urls(urls)
+    }
+}
+impl From<UploadResponse> for DocumentInput {
+    fn from(upload: UploadResponse) -> Self {
+        DocumentInput::Upload(upload)
+    }
+}
+impl From<&UploadResponse> for DocumentInput {
+    fn from(upload: &UploadResponse) -> Self {
+        DocumentInput::Upload(upload.clone())
+    }
+}
+
+impl From<DocumentInput> for SyncParseConfigInput {
+    fn from(input: DocumentInput) -> Self {
+        match input {
+            DocumentInput::Url(url) => SyncParseConfigInput::String(url),
+            DocumentInput::Urls(urls) => SyncParseConfigInput::Array(urls),
+            DocumentInput::Upload(upload) => SyncParseConfigInput::UploadResponse(upload),
+        }
+    }
+}
+impl From<DocumentInput> for AsyncParseConfigInput {
+    fn from(input: DocumentInput) -> Self {
+        match input {
+            DocumentInput::Url(url) => AsyncParseConfigInput::String(url),
+            DocumentInput::Urls(urls) => AsyncParseConfigInput::Array(urls),
+            DocumentInput::Upload(upload) => AsyncParseConfigInput::UploadResponse(upload),
+        }
+    }
+}
+
+/// How to parse. Everything left unset is omitted from the request, so the
+/// server applies the spec's defaults (standard OCR, hybrid extraction,
+/// dynamic tables, no chunking). The common options have setters; the full
+/// generated option types can be set whole through the public fields.
+///
+/// ```
+/// use reducto::ParseOptions;
+/// use reducto::types::{ChunkingChunkMode, FormattingTableOutputFormat, SettingsOcrSystem};
+///
+/// let options = ParseOptions::new()
+///     .ocr_system(SettingsOcrSystem::Standard)
+///     .pages(1, 10)
+///     .chunk_mode(ChunkingChunkMode::Variable)
+///     .table_output_format(FormattingTableOutputFormat::Md)
+///     .add_page_markers(true);
+/// assert_eq!(options.settings.as_ref().unwrap().page_range.is_some(), true);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct ParseOptions {
+    /// Figure summaries, agentic passes, reading order.
+    pub enhance: Option<Enhance>,
+    /// Chunking and block filtering.
+    pub retrieval: Option<Retrieval>,
+    /// Tables, page markers, extra output.
+    pub formatting: Option<Formatting>,
+    /// Spreadsheet handling.
+    pub spreadsheet: Option<Spreadsheet>,
+    /// OCR, extraction mode, page range, images, passwords.
+    pub settings: Option<Settings>,
+}
+
+impl ParseOptions {
+    /// The server's defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn settings_mut(&mut self) -> &mut Settings {
+        self.settings.get_or_insert_with(Settings::default)
+    }
+
+    fn formatting_mut(&mut self) -> &mut Formatting {
+        self.formatting.get_or_insert_with(Formatting::default)
+    }
+
+    fn chunking_mut(&mut self) -> &mut Chunking {
+        self.retrieval
+            .get_or_insert_with(|| Retrieval {
+                chunking: None,
+                embedding_optimized: false,
+                filter_blocks: Vec::new(),
+            })
+            .chunking
+            .get_or_insert_with(Chunking::default)
+    }
+
+    /// The OCR engine (default `standard`).
+    pub fn ocr_system(mut self, ocr: SettingsOcrSystem) -> Self {
+        self.settings_mut().ocr_system = ocr;
+        self
+    }
+
+    /// Text extraction: `hybrid` (default), `ocr` or `metadata`.
+    pub fn extraction_mode(mut self, mode: SettingsExtractionMode) -> Self {
+        self.settings_mut().extraction_mode = mode;
+        self
+    }
+
+    /// Parse only pages `start..=end` (1-based).
+    pub fn pages(mut self, start: i64, end: i64) -> Self {
+        self.settings_mut().page_range = Some(SettingsPageRange::Variant0(PageRange {
+            start: Some(start),
+            end: Some(end),
+        }));
+        self
+    }
+
+    /// The password of an encrypted document.
+    pub fn document_password(mut self, password: impl Into<String>) -> Self {
+        self.settings_mut().document_password = Some(password.into());
+        self
+    }
+
+    /// Always return the result as a URL, however small.
+    pub fn force_url_result(mut self, on: bool) -> Self {
+        self.settings_mut().force_url_result = on;
+        self
+    }
+
+    /// Which block images to return.
+    pub fn return_images(mut self, kinds: Vec<SettingsReturnImagesItem>) -> Self {
+        self.settings_mut().return_images = kinds;
+        self
+    }
+
+    /// How blocks are grouped into chunks (default `disabled`: one chunk).
+    pub fn chunk_mode(mut self, mode: ChunkingChunkMode) -> Self {
+        self.chunking_mut().chunk_mode = mode;
+        self
+    }
+
+    /// Target chunk size, for the variable chunk mode.
+    pub fn chunk_size(mut self, size: i64) -> Self {
+        self.chunking_mut().chunk_size = Some(size);
+        self
+    }
+
+    /// How tables are written (default `dynamic`).
+    pub fn table_output_format(mut self, format: FormattingTableOutputFormat) -> Self {
+        self.formatting_mut().table_output_format = format;
+        self
+    }
+
+    /// Insert page markers into the content.
+    pub fn add_page_markers(mut self, on: bool) -> Self {
+        self.formatting_mut().add_page_markers = on;
+        self
+    }
+
+    /// Merge tables that continue across pages.
+    pub fn merge_tables(mut self, on: bool) -> Self {
+        self.formatting_mut().merge_tables = on;
+        self
+    }
+
+    /// Summarize figures with a vision model (default on).
+    pub fn summarize_figures(mut self, on: bool) -> Self {
+        self.enhance
+            .get_or_insert_with(Enhance::default)
+            .summarize_figures = on;
+        self
+    }
+}
+
+/// Parsing calls: `client.parse()`.
+#[derive(Debug, Clone, Copy)]
+pub struct Parse<'a> {
+    client: &'a Reducto,
+}
+
+impl<'a> Parse<'a> {
+    pub(crate) fn new(client: &'a Reducto) -> Self {
+        Parse { client }
+    }
+
+    /// Parses synchronously (`POST /parse`): resolves once the document is
+    /// parsed, which can take minutes for large documents.
+    pub fn run(&self, input: impl Into<DocumentInput>) -> ParseRun<'a> {
+        ParseRun {
+            client: self.client,
+            input: input.into(),
+            options: ParseOptions::default(),
+            request: RequestOptions::default(),
+        }
+    }
+
+    /// Starts an asynchronous parse job (`POST /parse_async`) and resolves
+    /// to its id at once.
+    pub fn run_job(&self, input: impl Into<DocumentInput>) -> ParseRunJob<'a> {
+        ParseRunJob {
+            client: self.client,
+            input: input.into(),
+            options: ParseOptions::default(),
+            asynchronous: None,
+            queue_priority: None,
+            request: RequestOptions::default(),
+        }
+    }
+}
+
+/// A synchronous parse, ready to send: await it, or set options first.
+#[must_use = "a parse does nothing until awaited"]
+#[derive(Debug, Clone)]
+pub struct ParseRun<'a> {
+    client: &'a Reducto,
+    input: DocumentInput,
+    options: ParseOptions,
+    request: RequestOptions,
+}
+
+impl<'a> ParseRun<'a> {
+    /// How to parse.
+    pub fn options(mut self, options: ParseOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    request_options!(request);
+
+    /// Sends the request.
+    pub async fn send(self) -> Result<ParseResponse> {
+        self.input.validate()?;
+        let o = self.options;
+        let body = ParseParsePostBody::SyncParseConfig(SyncParseConfig {
+            input: self.input.into(),
+            enhance: o.enhance,
+            retrieval: o.retrieval,
+            formatting: o.formatting,
+            spreadsheet: o.spreadsheet,
+            settings: o.settings,
+        });
+        let call = self.client.call(&self.request);
+        match call.api().parse_parse_post(&body).await {
+            Ok(value) => match value.into_inner() {
+                ParseParsePostResponse::ParseResponse(parsed) => Ok(parsed),
+                // Only an async config makes the server answer with a job id,
+                // and `run` never sends one.
+                ParseParsePostResponse::AsyncParseResponse(job) => {
+                    Err(Error::Decode(Box::new(crate::error::DecodeError {
+                        status: reqwest::StatusCode::OK,
+                        headers: Default::default(),
+                        body: serde_json::to_vec(&job).unwrap_or_default().into(),
+                        source: serde::de::Error::custom(
+                            "expected a parse result, got only a job id",
+                        ),
+                    })))
+                }
+            },
+            Err(e) => Err(call.error(e).await),
+        }
+    }
+}
+
+/// An asynchronous parse job, ready to start: await it, or set options first.
+#[must_use = "a parse job is not started until awaited"]
+#[derive(Debug, Clone)]
+pub struct ParseRunJob<'a> {
+    client: &'a Reducto,
+    input: DocumentInput,
+    options: ParseOptions,
+    asynchronous: Option<ConfigV3AsyncConfig>,
+    queue_priority: Option<QueuePriority>,
+    request: RequestOptions,
+}
+
+impl<'a> ParseRunJob<'a> {
+    /// How to parse.
+    pub fn options(mut self, options: ParseOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Priority, webhook and metadata of the job.
+    pub fn async_config(mut self, config: ConfigV3AsyncConfig) -> Self {
+        self.asynchronous = Some(config);
+        self
+    }
+
+    /// `batch` for work that can wait for spare capacity (default `auto`).
+    pub fn queue_priority(mut self, priority: QueuePriority) -> Self {
+        self.queue_priority = Some(priority);
+        self
+    }
+
+    request_options!(request);
+
+    fn body(&self) -> AsyncParseConfig {
+        let o = self.options.clone();
+        AsyncParseConfig {
+            input: self.input.clone().into(),
+            async_: self.asynchronous.clone(),
+            queue_priority: self.queue_priority,
+            enhance: o.enhance,
+            retrieval: o.retrieval,
+            formatting: o.formatting,
+            spreadsheet: o.spreadsheet,
+            settings: o.settings,
+        }
+    }
+
+    /// Starts the job.
+    pub async fn send(self) -> Result<AsyncParseResponse> {
+        self.input.validate()?;
+        let body = self.body();
+        let call = self.client.call(&self.request);
+        match call.api().async_parse_parse_async_post(&body).await {
+            Ok(value) => Ok(value.into_inner()),
+            Err(e) => Err(call.error(e).await),
+        }
+    }
+}
+
+impl<'a> IntoFuture for ParseRun<'a> {
+    type Output = Result<ParseResponse>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}
+
+impl<'a> IntoFuture for ParseRunJob<'a> {
+    type Output = Result<AsyncParseResponse>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}
+
+impl ParseResponse {
+    /// The chunks, when the result is inline; `None` for a URL result (see
+    /// [`url_result`](Self::url_result)).
+    pub fn chunks(&self) -> Option<&[ParseChunk]> {
+        match &self.result {
+            ParseResponseResult::FullResult(full) => Some(&full.chunks),
+            ParseResponseResult::UrlResult(_) => None,
+        }
+    }
+
+    /// The URL to fetch the result from, when it was too large to inline.
+    pub fn url_result(&self) -> Option<&UrlResult> {
+        match &self.result {
+            ParseResponseResult::UrlResult(url) => Some(url),
+            ParseResponseResult::FullResult(_) => None,
+        }
+    }
+}
