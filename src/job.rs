@@ -51,6 +51,7 @@ impl<'a> Jobs<'a> {
             client: self.client,
             params: ListParams::default(),
             request: RequestOptions::default(),
+            prefetch: crate::pagination::DEFAULT_PREFETCH,
         }
     }
 }
@@ -83,6 +84,11 @@ pub struct GetJob<'a> {
 
 impl<'a> GetJob<'a> {
     request_options!(request);
+
+    pub(crate) fn with_options(mut self, request: RequestOptions) -> Self {
+        self.request = request;
+        self
+    }
 
     /// Sends the request.
     pub async fn send(self) -> Result<Job> {
@@ -149,6 +155,7 @@ pub struct GetJobs<'a> {
     pub(crate) client: &'a Reducto,
     pub(crate) params: ListParams,
     pub(crate) request: RequestOptions,
+    pub(crate) prefetch: usize,
 }
 
 impl<'a> GetJobs<'a> {

@@ -67,11 +67,14 @@ mod client;
 mod error;
 mod generated;
 pub mod job;
+pub mod pagination;
 pub mod parse;
+mod result;
 mod retry;
 mod transport;
 pub mod types;
 mod upload;
+pub mod wait;
 
 pub use client::{
     Environment, Reducto, ReductoBuilder, API_KEY_ENV, BASE_URL_ENV, DEFAULT_CONNECT_TIMEOUT,
@@ -79,7 +82,10 @@ pub use client::{
 };
 pub use error::{ApiError, DecodeError, Error, Result, TransportError};
 pub use job::JobsPage;
+pub use pagination::{JobPages, JobStream};
 pub use parse::{DocumentInput, ParseOptions};
+pub use result::ParseResultSource;
 pub use retry::RetryPolicy;
 pub use types::{BlockType, Job, JobStatus, JobType};
 pub use upload::{Document, Upload};
+pub use wait::{JobUpdate, PollPolicy, WaitAll, WaitJob};

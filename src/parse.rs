@@ -257,6 +257,10 @@ impl<'a> Parse<'a> {
         Parse { client }
     }
 
+    pub(crate) fn client(&self) -> &'a Reducto {
+        self.client
+    }
+
     /// Parses synchronously (`POST /parse`): resolves once the document is
     /// parsed, which can take minutes for large documents.
     pub fn run(&self, input: impl Into<DocumentInput>) -> ParseRun<'a> {
@@ -367,6 +371,10 @@ impl<'a> ParseRunJob<'a> {
     }
 
     request_options!(request);
+
+    pub(crate) fn client(&self) -> &'a Reducto {
+        self.client
+    }
 
     fn body(&self) -> AsyncParseConfig {
         let o = self.options.clone();

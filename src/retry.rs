@@ -105,7 +105,7 @@ impl RetryPolicy {
 
 /// A jitter factor in `0.75..=1.0`, without a random-number dependency: the
 /// standard library's randomly keyed hasher is enough for spreading retries.
-fn jitter_factor() -> f64 {
+pub(crate) fn jitter_factor() -> f64 {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u64(

@@ -61,6 +61,8 @@ pub(crate) struct RequestOptions {
 pub(crate) struct CallContext {
     shared: Arc<Shared>,
     options: RequestOptions,
+    /// False for requests to other hosts (result URLs): the key stays home.
+    authenticate: bool,
     /// Status and headers of the response the call ended with, for decode
     /// errors (progenitor keeps only the body).
     last_response: Arc<Mutex<Option<(StatusCode, HeaderMap)>>>,
@@ -88,8 +90,15 @@ impl CallContext {
         CallContext {
             shared,
             options,
+            authenticate: true,
             last_response: Arc::default(),
         }
+    }
+
+    /// The same call, sending no API key (for presigned result URLs).
+    pub(crate) fn without_key(mut self) -> CallContext {
+        self.authenticate = false;
+        self
     }
 
     /// The generated client, bound to this call's settings.
@@ -201,7 +210,11 @@ impl CallContext {
     /// count and the timeout.
     fn prepare(&self, request: &mut reqwest::Request, retry: u32) {
         let headers = request.headers_mut();
-        headers.insert(AUTHORIZATION, self.shared.authorization.clone());
+        if self.authenticate {
+            headers.insert(AUTHORIZATION, self.shared.authorization.clone());
+        } else {
+            headers.remove(AUTHORIZATION);
+        }
         headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
         headers.insert("x-reducto-retry-count", HeaderValue::from(retry));
         *request.timeout_mut() = Some(self.timeout());

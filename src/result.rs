@@ -1,0 +1,106 @@
+//! The full result of a parse, whether Reducto inlined it or returned a URL.
+//!
+//! Reducto returns `{type: "url", url, result_id}` instead of the chunks when
+//! a result is too large to inline. [`Parse::full_result`] hides the
+//! difference: it fetches the URL (with the client's retry policy, and never
+//! with the Reducto key: the URL points at a storage host).
+
+use crate::{
+    error::{Error, Result},
+    parse::Parse,
+    transport::{RequestOptions, SendError},
+    types::{FullResult, Job, JobResult, ParseChunk, ParseResponse, ParseResult},
+};
+
+/// Anything that carries a parse result: a [`ParseResponse`], a completed
+/// [`Job`], or the [`ParseResult`] itself.
+pub trait ParseResultSource {
+    /// The parse result, if there is one.
+    fn parse_result(&self) -> Option<&ParseResult>;
+}
+
+impl ParseResultSource for ParseResult {
+    fn parse_result(&self) -> Option<&ParseResult> {
+        Some(self)
+    }
+}
+
+impl ParseResultSource for ParseResponse {
+    fn parse_result(&self) -> Option<&ParseResult> {
+        Some(&self.result)
+    }
+}
+
+impl ParseResultSource for Job {
+    fn parse_result(&self) -> Option<&ParseResult> {
+        match &self.result {
+            Some(JobResult::ParseResponse(parsed)) => Some(&parsed.result),
+            _ => None,
+        }
+    }
+}
+
+impl<T: ParseResultSource + ?Sized> ParseResultSource for &T {
+    fn parse_result(&self) -> Option<&ParseResult> {
+        (**self).parse_result()
+    }
+}
+
+/// What a result URL may hold: the full result object, or just its chunks.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum Stored {
+    Full(FullResult),
+    Chunks(Vec<ParseChunk>),
+}
+
+impl<'a> Parse<'a> {
+    /// The full result, fetched from its URL when Reducto did not inline it.
+    ///
+    /// ```no_run
+    /// # async fn run(client: reducto::Reducto, job_id: String) -> Result<(), reducto::Error> {
+    /// let job = client.job().wait(&job_id).await?;
+    /// let result = client.parse().full_result(&job).await?;
+    /// println!("{} chunks", result.chunks.len());
+    /// # Ok(()) }
+    /// ```
+    pub async fn full_result(&self, source: impl ParseResultSource) -> Result<FullResult> {
+        let url = match source.parse_result() {
+            Some(ParseResult::FullResult(full)) => return Ok(full.clone()),
+            Some(ParseResult::UrlResult(url)) => url.url.clone(),
+            None => {
+                return Err(Error::invalid(
+                    "source",
+                    "it carries no parse result (a job that is not a completed parse job?)",
+                ))
+            }
+        };
+        let parsed = reqwest::Url::parse(&url)
+            .map_err(|e| Error::invalid("url", format!("result URL {url:?}: {e}")))?;
+        let call = self.client().call(&RequestOptions::default()).without_key();
+        let request = call
+            .shared()
+            .http
+            .get(parsed)
+            .build()
+            .map_err(Error::from_transport)?;
+        let replay = || std::future::ready(Ok::<_, Error>(request.try_clone()));
+        let first = request
+            .try_clone()
+            .ok_or_else(|| Error::invalid("url", "a GET request without a body always clones"))?;
+        let response = match call.send("fetch_result", first, replay).await {
+            Ok(response) => response,
+            Err(SendError::Transport(e)) => return Err(Error::from_transport(e)),
+            Err(SendError::Prepare(e)) => return Err(e),
+        };
+        match crate::upload::decode_json::<Stored>(response).await? {
+            Stored::Full(full) => Ok(full),
+            Stored::Chunks(chunks) => Ok(FullResult {
+                chunks,
+                custom: None,
+                ocr: None,
+                type_: crate::types::FullResultType::Full,
+            }),
+        }
+    }
+}

@@ -1,0 +1,436 @@
+//! Waiting on jobs without sleep loops: `wait`, `watch` and `wait_all`.
+//!
+//! Polling runs inside the returned future or stream, on tokio's clock: no
+//! task is spawned, so dropping a wait or a watch stops all polling at once,
+//! and tests can drive it with a paused clock.
+
+use std::{
+    future::{Future, IntoFuture},
+    pin::Pin,
+    time::Duration,
+};
+
+use futures::{stream, Stream, StreamExt};
+use tokio::time::Instant;
+
+use crate::{
+    error::{Error, Result},
+    job::{validate_job_id, Jobs},
+    parse::ParseRunJob,
+    transport::RequestOptions,
+    types::{Job, JobStatus},
+    Reducto, RetryPolicy,
+};
+
+/// When to poll a job.
+///
+/// The first poll is immediate (the job may already be done); then the
+/// interval starts at `initial_delay` and grows by `multiplier` up to
+/// `max_delay`, each scaled by a jitter factor in `0.75..=1.0`. The last
+/// sleep shrinks to end at the deadline, where a final poll is made.
+///
+/// The defaults — 1 s growing ×2 to 10 s, a 10 minute deadline — follow the
+/// official CLI's `--timeout 10m` and aws-sdk-rust waiters' shape (quick first
+/// polls, capped exponential growth, a final poll at the deadline); a 10 s
+/// cap keeps the added latency small for parse jobs that take minutes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PollPolicy {
+    /// The first interval.
+    pub initial_delay: Duration,
+    /// The interval's growth factor (1.0 polls at a fixed rate).
+    pub multiplier: f64,
+    /// The longest interval.
+    pub max_delay: Duration,
+    /// How long to wait in all; `None` waits for ever.
+    pub deadline: Option<Duration>,
+    /// Whether intervals are jittered.
+    pub jitter: bool,
+}
+
+impl Default for PollPolicy {
+    fn default() -> Self {
+        PollPolicy {
+            initial_delay: Duration::from_secs(1),
+            multiplier: 2.0,
+            max_delay: Duration::from_secs(10),
+            deadline: Some(Duration::from_secs(600)),
+            jitter: true,
+        }
+    }
+}
+
+impl PollPolicy {
+    /// The interval after poll number `n` (0-based), before jitter.
+    fn interval(&self, n: u32) -> Duration {
+        let grown =
+            self.initial_delay.as_secs_f64() * self.multiplier.max(1.0).powi(n.min(64) as i32);
+        Duration::from_secs_f64(grown.min(self.max_delay.as_secs_f64()))
+    }
+}
+
+/// One status change seen by [`Jobs::watch`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct JobUpdate {
+    /// The status.
+    pub status: JobStatus,
+    /// Progress, 0 to 100, when the server reports it.
+    pub progress: Option<f64>,
+    /// The whole job as last polled (with its result once completed).
+    pub job: Job,
+}
+
+/// The polling loop shared by wait and watch.
+struct Poller {
+    client: Reducto,
+    job_id: String,
+    policy: PollPolicy,
+    request: RequestOptions,
+    started: Option<Instant>,
+    polls: u32,
+    last_status: Option<JobStatus>,
+    last_progress: Option<f64>,
+    finished: bool,
+}
+
+enum Polled {
+    /// The job as polled; `is_last` when it is terminal or the deadline passed.
+    Job(Box<Job>),
+    /// The deadline passed with the job still running.
+    TimedOut,
+}
+
+impl Poller {
+    fn new(client: Reducto, job_id: String, policy: PollPolicy, request: RequestOptions) -> Self {
+        Poller {
+            client,
+            job_id,
+            policy,
+            request,
+            started: None,
+            polls: 0,
+            last_status: None,
+            last_progress: None,
+            finished: false,
+        }
+    }
+
+    /// Sleeps until the next poll is due (none before the first), then polls.
+    async fn next(&mut self) -> Result<Polled> {
+        validate_job_id(&self.job_id)?;
+        let now = Instant::now();
+        let started = *self.started.get_or_insert(now);
+        let deadline = self.policy.deadline.map(|d| started + d);
+        if self.polls > 0 {
+            let mut wait = self.policy.interval(self.polls - 1);
+            if self.policy.jitter {
+                wait = wait.mul_f64(crate::retry::jitter_factor());
+            }
+            let mut wake = now + wait;
+            if let Some(deadline) = deadline {
+                if now >= deadline {
+                    return Ok(Polled::TimedOut);
+                }
+                // The last sleep ends at the deadline, for a final poll there.
+                wake = wake.min(deadline);
+            }
+            tokio::time::sleep_until(wake).await;
+        }
+        self.polls += 1;
+        let job = self
+            .client
+            .job()
+            .get(&self.job_id)
+            .with_options(self.request.clone())
+            .send()
+            .await?;
+        if let JobStatus::Other(status) = &job.status {
+            tracing::debug!(job_id = %self.job_id, status, "unknown job status; still polling");
+        }
+        self.last_status = Some(job.status.clone());
+        self.last_progress = job.progress;
+        Ok(Polled::Job(Box::new(job)))
+    }
+
+    fn timeout_error(&self) -> Error {
+        Error::WaitTimeout {
+            job_id: self.job_id.clone(),
+            last_status: self.last_status.clone(),
+            last_progress: self.last_progress,
+        }
+    }
+
+    /// At the deadline: cancel the job on the server if asked, then report.
+    async fn timed_out(&self, cancel: bool) -> Error {
+        if cancel {
+            if let Err(e) = self.client.job().cancel(&self.job_id).send().await {
+                tracing::debug!(job_id = %self.job_id, error = %e, "cancel after deadline failed");
+            }
+        }
+        self.timeout_error()
+    }
+}
+
+/// Turns a terminal job into the wait's outcome.
+fn outcome(job_id: &str, job: Job) -> Result<Job> {
+    match job.status {
+        JobStatus::Failed => Err(Error::JobFailed {
+            job_id: job_id.to_owned(),
+            reason: job.reason,
+        }),
+        JobStatus::Cancelled => Err(Error::JobCancelled {
+            job_id: job_id.to_owned(),
+        }),
+        _ => Ok(job),
+    }
+}
+
+/// Waits for a job to finish: from [`Jobs::wait`]. Await it.
+///
+/// ```no_run
+/// # async fn run(client: reducto::Reducto, job_id: String) -> Result<(), reducto::Error> {
+/// use std::time::Duration;
+///
+/// let done = client.job().wait(&job_id).timeout(Duration::from_secs(600)).await?;
+/// println!("{:?}", done.result);
+/// # Ok(()) }
+/// ```
+#[must_use = "a wait does nothing until awaited"]
+#[derive(Debug, Clone)]
+pub struct WaitJob {
+    client: Reducto,
+    job_id: String,
+    policy: PollPolicy,
+    request: RequestOptions,
+    cancel_on_timeout: bool,
+}
+
+impl WaitJob {
+    /// Gives up after this long (default 10 minutes) with
+    /// [`Error::WaitTimeout`], after a final poll at the deadline.
+    pub fn timeout(mut self, deadline: Duration) -> Self {
+        self.policy.deadline = Some(deadline);
+        self
+    }
+
+    /// Waits for as long as the job takes.
+    pub fn no_timeout(mut self) -> Self {
+        self.policy.deadline = None;
+        self
+    }
+
+    /// The whole polling schedule.
+    pub fn poll_policy(mut self, policy: PollPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Cancels the job on the server when the deadline passes (off by default).
+    pub fn cancel_on_timeout(mut self, cancel: bool) -> Self {
+        self.cancel_on_timeout = cancel;
+        self
+    }
+
+    /// How each poll is retried, instead of the client's policy.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.request.retry = Some(policy);
+        self
+    }
+
+    /// Time allowed for each poll request.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request.timeout = Some(timeout);
+        self
+    }
+
+    /// Polls until the job is completed (`Ok`), failed, cancelled or out of
+    /// time (the matching [`Error`]).
+    pub async fn send(self) -> Result<Job> {
+        let mut poller = Poller::new(self.client, self.job_id, self.policy, self.request);
+        loop {
+            match poller.next().await? {
+                Polled::Job(job) if job.status.is_terminal() => {
+                    return outcome(&poller.job_id, *job);
+                }
+                Polled::Job(_) => {}
+                Polled::TimedOut => return Err(poller.timed_out(self.cancel_on_timeout).await),
+            }
+        }
+    }
+}
+
+impl IntoFuture for WaitJob {
+    type Output = Result<Job>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}
+
+/// Waits for many jobs with bounded concurrency: from [`Jobs::wait_all`].
+/// Turn it into a stream with [`stream`](Self::stream).
+#[must_use = "call .stream() to start waiting"]
+#[derive(Debug, Clone)]
+pub struct WaitAll {
+    template: WaitJob,
+    job_ids: Vec<String>,
+    concurrency: usize,
+}
+
+impl WaitAll {
+    /// How many jobs are polled at once (default 32).
+    pub fn concurrency(mut self, jobs: usize) -> Self {
+        self.concurrency = jobs.max(1);
+        self
+    }
+
+    /// The polling schedule of each job (its deadline counts from when that
+    /// job's wait starts).
+    pub fn poll_policy(mut self, policy: PollPolicy) -> Self {
+        self.template.policy = policy;
+        self
+    }
+
+    /// Each job's deadline.
+    pub fn timeout(mut self, deadline: Duration) -> Self {
+        self.template.policy.deadline = Some(deadline);
+        self
+    }
+
+    /// `(job id, outcome)` for every job, in the order they finish.
+    pub fn stream(self) -> impl Stream<Item = (String, Result<Job>)> + Send + 'static {
+        let template = self.template;
+        stream::iter(self.job_ids)
+            .map(move |job_id| {
+                let mut wait = template.clone();
+                wait.job_id = job_id.clone();
+                async move { (job_id, wait.send().await) }
+            })
+            .buffer_unordered(self.concurrency)
+    }
+}
+
+impl<'a> Jobs<'a> {
+    fn waiter(&self, job_id: String) -> WaitJob {
+        WaitJob {
+            client: self.client.clone(),
+            job_id,
+            policy: PollPolicy::default(),
+            request: RequestOptions::default(),
+            cancel_on_timeout: false,
+        }
+    }
+
+    /// Waits until the job completes: resolves to the completed job, or to
+    /// [`Error::JobFailed`], [`Error::JobCancelled`] or
+    /// [`Error::WaitTimeout`]. Statuses a newer API adds keep it polling.
+    pub fn wait(&self, job_id: impl Into<String>) -> WaitJob {
+        self.waiter(job_id.into())
+    }
+
+    /// Waits for many jobs at once, yielding each as it finishes.
+    ///
+    /// ```no_run
+    /// # async fn run(client: reducto::Reducto, ids: Vec<String>) {
+    /// use futures::StreamExt;
+    ///
+    /// let mut done = client.job().wait_all(ids).concurrency(64).stream();
+    /// while let Some((job_id, outcome)) = done.next().await {
+    ///     println!("{job_id}: {}", if outcome.is_ok() { "done" } else { "failed" });
+    /// }
+    /// # }
+    /// ```
+    pub fn wait_all<I, S>(&self, job_ids: I) -> WaitAll
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        WaitAll {
+            template: self.waiter(String::new()),
+            job_ids: job_ids.into_iter().map(Into::into).collect(),
+            concurrency: 32,
+        }
+    }
+
+    /// Every change of a job's status or progress, as a stream that ends
+    /// after the job reaches a terminal state (yielded like any other
+    /// update), for a progress bar. Polls on the default [`PollPolicy`]; at
+    /// its deadline the stream yields [`Error::WaitTimeout`] and ends.
+    ///
+    /// ```no_run
+    /// # async fn run(client: reducto::Reducto, job_id: String) -> Result<(), reducto::Error> {
+    /// use futures::TryStreamExt;
+    ///
+    /// let mut updates = client.job().watch(&job_id);
+    /// while let Some(update) = updates.try_next().await? {
+    ///     println!("{} {:.0}%", update.status, update.progress.unwrap_or(0.0));
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn watch(
+        &self,
+        job_id: impl Into<String>,
+    ) -> impl Stream<Item = Result<JobUpdate>> + Send + Unpin + 'static {
+        self.watch_with(job_id, PollPolicy::default())
+    }
+
+    /// [`watch`](Self::watch) with a polling schedule of your own.
+    pub fn watch_with(
+        &self,
+        job_id: impl Into<String>,
+        policy: PollPolicy,
+    ) -> impl Stream<Item = Result<JobUpdate>> + Send + Unpin + 'static {
+        let poller = Poller::new(
+            self.client.clone(),
+            job_id.into(),
+            policy,
+            RequestOptions::default(),
+        );
+        Box::pin(stream::unfold(poller, |mut poller| async move {
+            loop {
+                if poller.finished {
+                    return None;
+                }
+                let previous = (poller.last_status.clone(), poller.last_progress);
+                match poller.next().await {
+                    Err(e) => {
+                        poller.finished = true;
+                        return Some((Err(e), poller));
+                    }
+                    Ok(Polled::TimedOut) => {
+                        poller.finished = true;
+                        let e = poller.timeout_error();
+                        return Some((Err(e), poller));
+                    }
+                    Ok(Polled::Job(job)) => {
+                        poller.finished = job.status.is_terminal();
+                        let changed = previous != (Some(job.status.clone()), job.progress);
+                        if changed || poller.finished {
+                            let update = JobUpdate {
+                                status: job.status.clone(),
+                                progress: job.progress,
+                                job: *job,
+                            };
+                            return Some((Ok(update), poller));
+                        }
+                    }
+                }
+            }
+        }))
+    }
+}
+
+impl<'a> ParseRunJob<'a> {
+    /// Starts the job and waits for it with the default [`PollPolicy`]:
+    /// resolves to the completed job (see [`Jobs::wait`]).
+    pub async fn wait(self) -> Result<Job> {
+        self.wait_with(PollPolicy::default()).await
+    }
+
+    /// Starts the job and waits for it on this schedule.
+    pub async fn wait_with(self, policy: PollPolicy) -> Result<Job> {
+        let client = self.client().clone();
+        let job_id = self.send().await?.job_id;
+        client.job().wait(job_id).poll_policy(policy).send().await
+    }
+}
