@@ -1,0 +1,111 @@
+//! A local HTTP server that behaves like [Reducto](https://platform.reducto.ai)'s
+//! document-processing API for a few endpoints: the test double of the
+//! `reducto` SDK and the default backend of its quickstart.
+//!
+//! It is written from Reducto's OpenAPI spec (v1.11.57) independently of the
+//! SDK, so tests exercise the SDK against the wire format, not against its
+//! own types. Everything lives in memory.
+//!
+//! # Routes
+//!
+//! | route | auth | behaviour |
+//! |---|---|---|
+//! | `GET /version` | no | the JSON string [`VERSION`] |
+//! | `POST /upload` | yes | multipart, part `file`; optional query `extension`. Returns `{"file_id": "reducto://<uuid>[.<ext>]", "presigned_url": null}` (extension from the query, else the part's filename). No `file` part: 422; unparseable multipart: 400. No size limit. |
+//! | `POST /parse` | yes | parse now; returns a `ParseResponse` after [`ServerBuilder::sync_latency`]. A failing document gives 500 `{"detail": reason}`. |
+//! | `POST /parse_async` | yes | create a job; returns `{"job_id"}` |
+//! | `GET /job/{job_id}` | yes | `EnhancedAsyncJobResponse`; unknown id: 404 `{"detail":"Job not found"}` |
+//! | `POST /cancel/{job_id}` | yes | `{"job_id", "status"}`; see below; unknown id: 404 |
+//! | `GET /jobs` | yes | `{"jobs": [SingleJob], "next_cursor"}`, newest first; query `cursor`, `limit` (1..=500, default 100), `exclude_configs` |
+//! | `GET /results/{result_id}` | no | a stored `FullResult`, like a presigned storage URL |
+//!
+//! Unknown routes answer 404 `{"detail":"Not Found"}`, wrong methods 405
+//! `{"detail":"Method Not Allowed"}`, like FastAPI.
+//!
+//! **Auth**: `Authorization: Bearer <key>` is required where marked; missing
+//! or malformed gives 401 `{"detail": ...}`. Any non-empty key is accepted
+//! unless [`ServerBuilder::api_key`] sets the only valid one.
+//!
+//! **Parse input** (`input` in the JSON body): a `reducto://` id from
+//! `/upload` (unknown: **404** `{"detail":"File not found: ..."}`), a
+//! `jobid://<job_id>` (reuses that job's documents; unknown: 404), an http(s)
+//! URL (not fetched: the result names the URL), a list of those (results are
+//! concatenated), or an `UploadResponse` object. Any other string is a 422.
+//! Option groups (`enhance`, `retrieval`, `formatting`, `spreadsheet`,
+//! `settings`, `async`) must be objects and `queue_priority` `auto`/`batch`;
+//! otherwise they are only stored in the job's `raw_config` (the request
+//! body as sent). Honoured settings: `settings.force_url_result` and
+//! `settings.force_file_extension`. Validation errors are FastAPI-shaped 422s:
+//! `{"detail": [{"type", "loc", "msg", "input"[, "ctx"]}]}`.
+//!
+//! **Results**: `.txt`/`.md` documents are split into blank-line-separated
+//! paragraphs: `# ` starts a `Title`, `## ` (or more `#`) a `Section
+//! Header`, `- `/`* ` a `List Item`, anything else is `Text`. A form feed or
+//! every 40 blocks starts a new page. Blocks are grouped into chunks of at
+//! most [`ServerBuilder::chunk_size`] characters. Other formats give one
+//! chunk with one `Text` block naming the file and its size. A document (or
+//! URL) containing [`FAIL_MARKER`] fails with reason
+//! `"Mock failure requested by document content"`. When the serialized
+//! `FullResult` is larger than [`ServerBuilder::url_result_threshold`] (or
+//! `settings.force_url_result` is true) the result is
+//! `{"type":"url","url":"<base>/results/<id>","result_id":"<id>"}` and the
+//! full result is served, without auth, at that URL; the recorded request
+//! shows whether the client sent an `Authorization` header there.
+//!
+//! **Jobs** start `Pending` with `progress` rising linearly from 0 to 100
+//! over [`ServerBuilder::job_duration`] (tokio clock, so a paused clock
+//! drives it), then are `Completed` (with `result`) or `Failed` (with
+//! `reason`). State is computed on each request; there are no background
+//! tasks. Cancelling a pending job makes it `Cancelled` forever (reason
+//! `"Job cancelled by user"`); cancelling a finished job is a 200 that
+//! reports its unchanged status. Sync parses are jobs too (listed by
+//! `/jobs`).
+//!
+//! **Pagination**: `next_cursor` is opaque (hex) and names the last job
+//! returned, so pages stay stable while new jobs arrive; `null` means no
+//! more. A malformed cursor is a 422 at `["query","cursor"]`.
+//!
+//! **Faults**: see [`Faults`] — 429s with retry headers, 5xx or any custom
+//! response, latency, dropped connections and cursor loops, by probability
+//! (seeded) or for the next N requests to a route. Faults apply before auth
+//! (like a gateway in front of the API) and only to known routes.
+//!
+//! # Example
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use std::time::Duration;
+//! use reducto_mock::{SeedJob, Server};
+//!
+//! let server = Server::builder()
+//!     .api_key("test-key")
+//!     .job_duration(Duration::ZERO)
+//!     .start()
+//!     .await
+//!     .expect("bind");
+//! server.seed_jobs((0..250).map(|_| SeedJob::completed()));
+//! let base_url = server.url(); // point the client here
+//! # let _ = base_url;
+//! let requests = server.requests(); // what the client sent
+//! # let _ = requests;
+//! # }
+//! ```
+//!
+//! The binary (`cargo run -p reducto-mock -- --port 8080`) serves the same
+//! API until Ctrl-C; see `--help`.
+
+#![warn(missing_docs)]
+
+mod faults;
+mod record;
+mod results;
+mod routes;
+mod server;
+mod state;
+
+pub use faults::{FaultAction, FaultRule, Faults, Trigger};
+pub use record::{MultipartPart, RecordedRequest};
+pub use results::FAIL_MARKER;
+pub use routes::VERSION;
+pub use server::{Server, ServerBuilder, UploadedFile};
+pub use state::SeedJob;
