@@ -1,8 +1,5 @@
 //! Jobs: `GET /job/{id}`, `POST /cancel/{id}` and `GET /jobs`.
 
-use std::future::{Future, IntoFuture};
-use std::pin::Pin;
-
 use crate::{
     error::{Error, Result},
     transport::RequestOptions,
@@ -101,6 +98,8 @@ impl<'a> GetJob<'a> {
     }
 }
 
+into_future!(GetJob => Job);
+
 /// `POST /cancel/{id}`, ready to send.
 #[must_use = "a request does nothing until awaited"]
 #[derive(Debug, Clone)]
@@ -124,6 +123,8 @@ impl<'a> CancelJob<'a> {
         }
     }
 }
+
+into_future!(CancelJob => serde_json::Value);
 
 /// The query of a `GET /jobs` listing, carried to every page.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -185,13 +186,7 @@ impl<'a> GetJobs<'a> {
     }
 }
 
-impl<'a> IntoFuture for GetJobs<'a> {
-    type Output = Result<JobsPage>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+into_future!(GetJobs => JobsPage);
 
 pub(crate) fn validate_limit(limit: Option<u32>) -> Result<()> {
     match limit {

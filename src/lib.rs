@@ -63,6 +63,21 @@ macro_rules! request_options {
     };
 }
 
+/// Lets a request builder be awaited directly: `IntoFuture` calling `send`.
+macro_rules! into_future {
+    ($builder:ident => $output:ty) => {
+        impl<'a> ::std::future::IntoFuture for $builder<'a> {
+            type Output = $crate::Result<$output>;
+            type IntoFuture =
+                ::std::pin::Pin<Box<dyn ::std::future::Future<Output = Self::Output> + Send + 'a>>;
+
+            fn into_future(self) -> Self::IntoFuture {
+                Box::pin(self.send())
+            }
+        }
+    };
+}
+
 mod client;
 mod error;
 mod generated;

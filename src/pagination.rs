@@ -149,6 +149,9 @@ impl JobPages {
     }
 
     fn start(&mut self) -> Result<()> {
+        if !matches!(self.state, PagesState::Idle { .. }) {
+            return Ok(());
+        }
         let PagesState::Idle {
             client,
             params,

@@ -1,8 +1,5 @@
 //! `POST /parse` and `POST /parse_async`: turning a document into chunks.
 
-use std::future::{Future, IntoFuture};
-use std::pin::Pin;
-
 use crate::{
     error::{Error, Result},
     transport::RequestOptions,
@@ -402,21 +399,9 @@ impl<'a> ParseRunJob<'a> {
     }
 }
 
-impl<'a> IntoFuture for ParseRun<'a> {
-    type Output = Result<ParseResponse>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+into_future!(ParseRun => ParseResponse);
 
-impl<'a> IntoFuture for ParseRunJob<'a> {
-    type Output = Result<AsyncParseResponse>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+into_future!(ParseRunJob => AsyncParseResponse);
 
 impl ParseResponse {
     /// The chunks, when the result is inline; `None` for a URL result (see

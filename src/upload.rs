@@ -7,9 +7,7 @@
 
 use std::{
     fmt,
-    future::{Future, IntoFuture},
     path::{Path, PathBuf},
-    pin::Pin,
 };
 
 use bytes::Bytes;
@@ -201,14 +199,7 @@ impl<'a> Upload<'a> {
     }
 }
 
-impl<'a> IntoFuture for Upload<'a> {
-    type Output = Result<UploadResponse>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+into_future!(Upload => UploadResponse);
 
 /// Opens `path` as a streamed multipart part named after the file.
 async fn file_part(path: &Path) -> Result<Part> {
