@@ -75,7 +75,7 @@ fn main() -> ExitCode {
         spec_values.push_str(&format!(
             "#[allow(dead_code)]\npub(crate) const {}: &[&str] = &{:?};\n",
             open.name.to_uppercase(),
-            open.values
+            open.values.iter().collect::<Vec<_>>()
         ));
     }
     let writes = [

@@ -269,6 +269,15 @@ fn resolve_api_key(explicit: Option<String>, from_env: Option<String>) -> Result
     if key.trim().is_empty() {
         return Err(Error::Config("the API key is empty".into()));
     }
+    // HTTP would accept some of these bytes, but no real key contains them:
+    // better a clear error now than a 401 (or a mangled header) later.
+    if !key.is_ascii() || key.chars().any(|c| c.is_ascii_control()) {
+        return Err(Error::Config(
+            "the API key contains characters not allowed in an HTTP header \
+             (a newline, a control character or non-ASCII text)"
+                .into(),
+        ));
+    }
     Ok(key)
 }
 

@@ -103,4 +103,9 @@ pub use result::ParseResultSource;
 pub use retry::RetryPolicy;
 pub use types::{BlockType, Job, JobStatus, JobType};
 pub use upload::{Document, Upload};
+
+// The README's examples compile (and run, where they need no network) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 pub use wait::{JobUpdate, PollPolicy, WaitAll, WaitJob};
