@@ -23,6 +23,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3600);
 /// Default time allowed to connect.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Default limit on a response body: far above any inline parse result
+/// (Reducto returns large results as URLs), far below a machine's memory.
+pub const DEFAULT_MAX_RESPONSE_SIZE: u64 = 256 << 20;
+
 /// Reducto's regional deployments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
@@ -145,6 +149,7 @@ pub struct ReductoBuilder {
     connect_timeout: Option<Duration>,
     retry: Option<RetryPolicy>,
     read_env: Option<bool>,
+    max_response_bytes: Option<u64>,
 }
 
 impl fmt::Debug for ReductoBuilder {
@@ -212,6 +217,14 @@ impl ReductoBuilder {
         self
     }
 
+    /// The largest response body read (default
+    /// [`DEFAULT_MAX_RESPONSE_SIZE`]); a larger one fails with
+    /// [`Error::ResponseTooLarge`] instead of filling memory.
+    pub fn max_response_size(mut self, bytes: u64) -> Self {
+        self.max_response_bytes = Some(bytes);
+        self
+    }
+
     /// Whether `REDUCTO_API_KEY` and `REDUCTO_BASE_URL` are read (default
     /// true). Tests that must not pick up a developer's key turn it off.
     pub fn read_env(mut self, read: bool) -> Self {
@@ -255,6 +268,7 @@ impl ReductoBuilder {
                 authorization,
                 timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
                 retry: self.retry.unwrap_or_default(),
+                max_response_bytes: self.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_SIZE),
             }),
         })
     }

@@ -44,6 +44,13 @@ pub enum Error {
     Timeout(TransportError),
     /// A success response whose body is not what the API documents.
     Decode(Box<DecodeError>),
+    /// A response body larger than the client's limit (see
+    /// [`ReductoBuilder::max_response_size`](crate::ReductoBuilder::max_response_size));
+    /// reading stopped there, so memory stays bounded.
+    ResponseTooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// Refused before any request was sent: an argument is invalid.
     InvalidArgument {
         /// The argument's name.
@@ -182,6 +189,15 @@ impl Error {
 
     /// Classifies a reqwest failure that happened before a response arrived.
     pub(crate) fn from_transport(error: reqwest::Error) -> Error {
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            if let Some(too_large) = cause.downcast_ref::<crate::transport::BodyTooLarge>() {
+                return Error::ResponseTooLarge {
+                    limit: too_large.limit,
+                };
+            }
+            source = cause.source();
+        }
         if error.is_timeout() {
             Error::Timeout(TransportError(error))
         } else {
@@ -212,6 +228,9 @@ impl fmt::Display for Error {
             Error::Connection(e) => write!(f, "connection failed: {e}"),
             Error::Timeout(e) => write!(f, "request timed out: {e}"),
             Error::Decode(e) => write!(f, "{e}"),
+            Error::ResponseTooLarge { limit } => {
+                write!(f, "the response body exceeds the {limit}-byte limit")
+            }
             Error::InvalidArgument { name, reason } => write!(f, "invalid {name}: {reason}"),
             Error::Config(reason) => write!(f, "client configuration: {reason}"),
             Error::File { path, source } => write!(f, "reading {}: {source}", path.display()),

@@ -93,7 +93,7 @@ pub mod wait;
 
 pub use client::{
     Environment, Reducto, ReductoBuilder, API_KEY_ENV, BASE_URL_ENV, DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_TIMEOUT,
+    DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_TIMEOUT,
 };
 pub use error::{ApiError, DecodeError, Error, Result, TransportError};
 pub use job::JobsPage;

@@ -36,6 +36,8 @@ pub(crate) struct Shared {
     pub(crate) authorization: HeaderValue,
     pub(crate) timeout: Duration,
     pub(crate) retry: RetryPolicy,
+    /// Bodies larger than this are not read (memory stays bounded).
+    pub(crate) max_response_bytes: u64,
 }
 
 impl fmt::Debug for Shared {
@@ -200,7 +202,7 @@ impl CallContext {
                 if let Ok(mut last) = self.last_response.lock() {
                     *last = Some((response.status(), response.headers().clone()));
                 }
-                Ok(response)
+                Ok(limit_body(response, self.shared.max_response_bytes))
             }
             Err(e) => Err(SendError::Transport(e)),
         }
@@ -249,6 +251,63 @@ impl CallContext {
             P::InvalidRequest(reason) | P::Custom(reason) => Error::invalid("request", reason),
         }
     }
+}
+
+/// The error a body stream yields past the size limit; found again in the
+/// reqwest error's source chain by [`Error::from_transport`].
+#[derive(Debug)]
+pub(crate) struct BodyTooLarge {
+    pub(crate) limit: u64,
+}
+
+impl fmt::Display for BodyTooLarge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "response body exceeds {} bytes", self.limit)
+    }
+}
+
+impl std::error::Error for BodyTooLarge {}
+
+/// Rebuilds `response` so that reading its body fails once more than `limit`
+/// bytes arrive (at once, when `content-length` already says so), instead of
+/// buffering an endless or gigantic body.
+fn limit_body(response: reqwest::Response, limit: u64) -> reqwest::Response {
+    use futures::StreamExt;
+
+    let declared_too_large = response.content_length().is_some_and(|len| len > limit);
+    let mut builder = http::Response::builder()
+        .status(response.status())
+        .version(response.version());
+    if let Some(headers) = builder.headers_mut() {
+        *headers = response.headers().clone();
+    }
+    let mut seen: u64 = 0;
+    let mut failed = declared_too_large;
+    let body = response.bytes_stream().map(move |chunk| {
+        if failed {
+            return Err(
+                Box::new(BodyTooLarge { limit }) as Box<dyn std::error::Error + Send + Sync>
+            );
+        }
+        let chunk = chunk?;
+        seen += chunk.len() as u64;
+        if seen > limit {
+            failed = true;
+            return Err(Box::new(BodyTooLarge { limit }) as _);
+        }
+        Ok(chunk)
+    });
+    // The stream stops being polled at the first error, so a declared
+    // oversize body is never read at all.
+    match builder.body(reqwest::Body::wrap_stream(body)) {
+        Ok(limited) => reqwest::Response::from(limited),
+        // Unreachable: status, version and headers came from a valid response.
+        Err(_) => unreachable_response(),
+    }
+}
+
+fn unreachable_response() -> reqwest::Response {
+    reqwest::Response::from(http::Response::new(reqwest::Body::from(Vec::new())))
 }
 
 /// Classifies a non-success response, keeping its body.

@@ -386,7 +386,9 @@ impl<'a> Jobs<'a> {
             policy,
             RequestOptions::default(),
         );
-        Box::pin(stream::unfold(poller, |mut poller| async move {
+        // Fused: polling again after the end keeps returning `None` (a bare
+        // `unfold` panics).
+        let updates = stream::unfold(poller, |mut poller| async move {
             loop {
                 if poller.finished {
                     return None;
@@ -416,7 +418,8 @@ impl<'a> Jobs<'a> {
                     }
                 }
             }
-        }))
+        });
+        Box::pin(updates.fuse())
     }
 }
 
