@@ -32,7 +32,8 @@ fn seed(server: &Server, n: usize) {
     // Seeding in batches keeps the server's temporary vectors small.
     for start in (0..n).step_by(50_000) {
         let batch = (start..n.min(start + 50_000)).map(|i| {
-            SeedJob::completed().raw_config(format!("{{\"input\":\"https://example.com/{i}.pdf\"}}"))
+            SeedJob::completed()
+                .raw_config(format!("{{\"input\":\"https://example.com/{i}.pdf\"}}"))
         });
         server.seed_jobs(batch);
     }
@@ -112,7 +113,12 @@ fn stream_all(url: &str) {
     let started = Instant::now();
     let count = rt.block_on(async {
         let client = client(url);
-        let mut jobs = client.job().get_all().limit(500).exclude_configs(true).stream();
+        let mut jobs = client
+            .job()
+            .get_all()
+            .limit(500)
+            .exclude_configs(true)
+            .stream();
         let mut count = 0usize;
         while let Some(job) = jobs.try_next().await.expect("job") {
             std::hint::black_box(&job);
@@ -158,7 +164,10 @@ fn memory_comparison() {
         drop(server.stdin.take()); // tells the server to stop
         let _ = server.wait();
         let text = String::from_utf8_lossy(&out.stdout);
-        let fields: Vec<u64> = text.split_whitespace().filter_map(|f| f.parse().ok()).collect();
+        let fields: Vec<u64> = text
+            .split_whitespace()
+            .filter_map(|f| f.parse().ok())
+            .collect();
         let [count, peak, ms] = fields[..] else {
             panic!("client child printed {text:?}");
         };

@@ -104,6 +104,25 @@ pub use retry::RetryPolicy;
 pub use types::{BlockType, Job, JobStatus, JobType};
 pub use upload::{Document, Upload};
 
+/// Entry points for the crate's own benchmarks, which compare the public
+/// client with the generated bindings underneath. Not part of the API.
+#[cfg(feature = "bench-internals")]
+#[doc(hidden)]
+pub mod __bench {
+    use crate::{transport::RequestOptions, types::Job, Reducto};
+
+    /// `GET /job/{id}` through the generated client (with the crate's exec
+    /// hook: key, retries, body limit) but none of the handwritten layer.
+    pub async fn generated_get_job(client: &Reducto, job_id: &str) -> Result<Job, String> {
+        let call = client.call(&RequestOptions::default());
+        call.api()
+            .retrieve_parse_job_job_id_get(job_id)
+            .await
+            .map(|v| v.into_inner())
+            .map_err(|e| e.to_string())
+    }
+}
+
 // The README's examples compile (and run, where they need no network) as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
