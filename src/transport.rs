@@ -275,15 +275,16 @@ fn limit_body(response: reqwest::Response, limit: u64) -> reqwest::Response {
     use futures::StreamExt;
 
     let declared_too_large = response.content_length().is_some_and(|len| len > limit);
-    let mut builder = http::Response::builder()
-        .status(response.status())
-        .version(response.version());
-    if let Some(headers) = builder.headers_mut() {
-        *headers = response.headers().clone();
-    }
+    let (status, version, headers) = (
+        response.status(),
+        response.version(),
+        response.headers().clone(),
+    );
     let mut seen: u64 = 0;
     let mut failed = declared_too_large;
     let body = response.bytes_stream().map(move |chunk| {
+        // The stream is not polled past its first error, so a body declared
+        // too large is never read at all.
         if failed {
             return Err(
                 Box::new(BodyTooLarge { limit }) as Box<dyn std::error::Error + Send + Sync>
@@ -297,17 +298,11 @@ fn limit_body(response: reqwest::Response, limit: u64) -> reqwest::Response {
         }
         Ok(chunk)
     });
-    // The stream stops being polled at the first error, so a declared
-    // oversize body is never read at all.
-    match builder.body(reqwest::Body::wrap_stream(body)) {
-        Ok(limited) => reqwest::Response::from(limited),
-        // Unreachable: status, version and headers came from a valid response.
-        Err(_) => unreachable_response(),
-    }
-}
-
-fn unreachable_response() -> reqwest::Response {
-    reqwest::Response::from(http::Response::new(reqwest::Body::from(Vec::new())))
+    let mut limited = http::Response::new(reqwest::Body::wrap_stream(body));
+    *limited.status_mut() = status;
+    *limited.version_mut() = version;
+    *limited.headers_mut() = headers;
+    reqwest::Response::from(limited)
 }
 
 /// Classifies a non-success response, keeping its body.
