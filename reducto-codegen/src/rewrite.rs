@@ -59,9 +59,9 @@ pub const ALL: &[Rewrite] = &[
     Rewrite {
         name: "collapse_superset_any_of",
         why: "typify turns anyOf into a struct of flattened Options that keeps only the first \
-              variant's fields; when one $ref variant has every property of the others and the \
-              same required set (GET /job: EnhancedAsyncJobResponse over AsyncJobResponse), the \
-              superset alone is the right type",
+              variant's fields; when one $ref variant has every property of the others, with the \
+              same schemas, and the same required set (GET /job: EnhancedAsyncJobResponse over \
+              AsyncJobResponse), the superset alone is the right type",
         apply: collapse_superset_any_of,
     },
     Rewrite {
@@ -336,14 +336,19 @@ pub fn null_unions_to_nullable(doc: &mut Value) -> usize {
     n
 }
 
-/// Names of the properties a component schema declares, and its required set.
-fn component_shape(doc: &Value, reference: &str) -> Option<(Vec<String>, Vec<String>)> {
+/// The properties a component schema declares (name and schema, without
+/// annotations), and its required set.
+fn component_shape(doc: &Value, reference: &str) -> Option<(Map<String, Value>, Vec<String>)> {
     let name = reference.strip_prefix("#/components/schemas/")?;
     let schema = doc.pointer(&format!("/components/schemas/{}", escape_pointer(name)))?;
     let props = schema
         .get("properties")
         .and_then(Value::as_object)
-        .map(|p| p.keys().cloned().collect())
+        .map(|p| {
+            p.iter()
+                .map(|(name, prop)| (name.clone(), without_annotations(prop)))
+                .collect()
+        })
         .unwrap_or_default();
     let mut required: Vec<String> = schema
         .get("required")
@@ -358,12 +363,45 @@ fn component_shape(doc: &Value, reference: &str) -> Option<(Vec<String>, Vec<Str
     Some((props, required))
 }
 
+/// A schema without the keywords that document it but do not change which
+/// values it accepts, so two properties that differ only in wording compare
+/// equal.
+fn without_annotations(schema: &Value) -> Value {
+    const ANNOTATIONS: &[&str] = &["title", "description", "examples", "example", "deprecated"];
+    match schema {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(key, _)| !ANNOTATIONS.contains(&key.as_str()))
+                .map(|(key, value)| {
+                    // Property names are data, not keywords: keep them all.
+                    let value = if key == "properties" {
+                        Value::Object(
+                            value
+                                .as_object()
+                                .into_iter()
+                                .flatten()
+                                .map(|(k, v)| (k.clone(), without_annotations(v)))
+                                .collect(),
+                        )
+                    } else {
+                        without_annotations(value)
+                    };
+                    (key.clone(), value)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_annotations).collect()),
+        other => other.clone(),
+    }
+}
+
 fn escape_pointer(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
 }
 
 /// Replaces `anyOf` of `$ref`s with the one variant that is a superset of all
-/// the others (every property of theirs, and the same required set).
+/// the others: every property of theirs, with the same schema (annotations
+/// aside), and the same required set.
 pub fn collapse_superset_any_of(doc: &mut Value) -> usize {
     let snapshot = doc.clone();
     let mut n = 0;
@@ -385,9 +423,16 @@ pub fn collapse_superset_any_of(doc: &mut Value) -> usize {
         else {
             return;
         };
+        // Every value of every variant must be a value of the superset: the
+        // same required set, and each of the others' properties declared
+        // with the same schema (property names alone are not enough:
+        // Table/Figure/TextAgentic share `scope`, a different const in each).
         let superset = shapes.iter().position(|(props, required)| {
             shapes.iter().all(|(other_props, other_required)| {
-                other_required == required && other_props.iter().all(|p| props.contains(p))
+                other_required == required
+                    && other_props
+                        .iter()
+                        .all(|(name, schema)| props.get(name) == Some(schema))
             })
         });
         if let Some(i) = superset {
@@ -642,6 +687,48 @@ mod tests {
             s(&doc),
             &json!({ "description": "d", "allOf": [{ "$ref": "#/components/schemas/B" }] })
         );
+    }
+
+    /// Enhance.agentic in Reducto's spec: three variants told apart by a
+    /// one-value `scope`. Figure has every property name of the others, but
+    /// a `{scope: "table"}` is not a FigureAgentic, so nothing collapses.
+    #[test]
+    fn superset_needs_the_same_property_schemas_not_only_names() {
+        let mut doc = json!({ "paths": {}, "components": { "schemas": {
+            "TableAgentic": { "properties": {
+                "scope": { "type": "string", "enum": ["table"] }, "prompt": { "type": "string" } },
+                "required": ["scope"] },
+            "FigureAgentic": { "properties": {
+                "scope": { "type": "string", "enum": ["figure"] }, "prompt": { "type": "string" },
+                "return_overlays": { "type": "boolean" } },
+                "required": ["scope"] },
+            "Enhance": { "properties": { "agentic": { "type": "array", "items": { "anyOf": [
+                { "$ref": "#/components/schemas/TableAgentic" },
+                { "$ref": "#/components/schemas/FigureAgentic" } ] } } } },
+        }}});
+        assert_eq!(collapse_superset_any_of(&mut doc), 0);
+        let items = &doc["components"]["schemas"]["Enhance"]["properties"]["agentic"]["items"];
+        assert_eq!(items["anyOf"].as_array().map(Vec::len), Some(2));
+    }
+
+    /// Wording is not shape: properties that differ only in their title or
+    /// description still let the superset stand for both.
+    #[test]
+    fn superset_ignores_annotations_when_comparing_properties() {
+        let mut doc = json!({ "paths": {}, "components": { "schemas": {
+            "Small": { "properties": {
+                "status": { "type": "string", "enum": ["A"], "description": "old words" } },
+                "required": ["status"] },
+            "Big": { "properties": {
+                "status": { "type": "string", "enum": ["A"], "title": "Status",
+                            "description": "new words" },
+                "extra": { "type": "integer" } },
+                "required": ["status"] },
+            "S": { "anyOf": [{ "$ref": "#/components/schemas/Small" },
+                             { "$ref": "#/components/schemas/Big" }] },
+        }}});
+        assert_eq!(collapse_superset_any_of(&mut doc), 1);
+        assert_eq!(s(&doc), &json!({ "$ref": "#/components/schemas/Big" }));
     }
 
     #[test]

@@ -1,0 +1,558 @@
+//! The generator on real input: Reducto's whole published spec (17
+//! operations), the `openapi.yaml` the `reducto` crate builds from (7), and a
+//! "newer" spec with the kinds of change Reducto ships between versions.
+//!
+//! Besides "it generates", these tests pin down the shapes that progenitor
+//! and typify get silently wrong without the rewrites in `rewrite.rs`: each
+//! assertion below fails if the rewrite that fixes its shape is removed.
+
+use std::collections::BTreeSet;
+
+use quote::ToTokens;
+use reducto_codegen::{rewrite, Config, Generated, OpenEnum};
+use serde_json::{json, Value};
+
+const FULL_SPEC: &str = include_str!("../fixtures/reducto-openapi-v1.11.57.json");
+const CRATE_SPEC: &str = include_str!("../../openapi.yaml");
+
+/// The open enums of the `reducto` crate's build.rs.
+const OPEN_ENUMS: &[OpenEnum] = &[
+    OpenEnum {
+        name: "JobStatus",
+        rust_type: "crate::types::JobStatus",
+        locations: &[
+            ("AsyncJobResponse", "status"),
+            ("EnhancedAsyncJobResponse", "status"),
+            ("SingleJob", "status"),
+        ],
+    },
+    OpenEnum {
+        name: "JobType",
+        rust_type: "crate::types::JobType",
+        locations: &[("EnhancedAsyncJobResponse", "type"), ("SingleJob", "type")],
+    },
+    OpenEnum {
+        name: "BlockType",
+        rust_type: "crate::types::BlockType",
+        locations: &[("ParseBlock", "type")],
+    },
+];
+
+fn crate_config() -> Config {
+    Config {
+        open_enums: OPEN_ENUMS.to_vec(),
+        inner_type: Some("crate::transport::CallContext".into()),
+        derives: vec!["schemars::JsonSchema".into(), "PartialEq".into()],
+    }
+}
+
+/// The generated code, parsed.
+struct Code {
+    generated: Generated,
+    file: syn::File,
+}
+
+impl Code {
+    fn generate(spec: &str, config: &Config) -> Code {
+        let generated = reducto_codegen::generate(spec, config).expect("the spec generates");
+        let file = syn::parse_file(&generated.code).expect("the generated code parses");
+        Code { generated, file }
+    }
+
+    /// The items of `pub mod types`.
+    fn types(&self) -> &[syn::Item] {
+        self.file
+            .items
+            .iter()
+            .find_map(|item| match item {
+                syn::Item::Mod(m) if m.ident == "types" => m.content.as_ref().map(|c| &c.1[..]),
+                _ => None,
+            })
+            .expect("a `types` module")
+    }
+
+    fn find_struct(&self, name: &str) -> Option<&syn::ItemStruct> {
+        self.types().iter().find_map(|item| match item {
+            syn::Item::Struct(s) if s.ident == name => Some(s),
+            _ => None,
+        })
+    }
+
+    fn structure(&self, name: &str) -> &syn::ItemStruct {
+        self.find_struct(name)
+            .unwrap_or_else(|| panic!("no struct {name} in the generated types"))
+    }
+
+    fn enumeration(&self, name: &str) -> &syn::ItemEnum {
+        self.types()
+            .iter()
+            .find_map(|item| match item {
+                syn::Item::Enum(e) if e.ident == name => Some(e),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no enum {name} in the generated types"))
+    }
+
+    fn type_names(&self) -> BTreeSet<String> {
+        self.types()
+            .iter()
+            .filter_map(|item| match item {
+                syn::Item::Struct(s) => Some(s.ident.to_string()),
+                syn::Item::Enum(e) => Some(e.ident.to_string()),
+                syn::Item::Type(t) => Some(t.ident.to_string()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The type of `structure.field`, as compact text (`Option<Vec<T>>`).
+    fn field_type(&self, structure: &str, field: &str) -> String {
+        let s = self.structure(structure);
+        let f = s
+            .fields
+            .iter()
+            .find(|f| f.ident.as_ref().is_some_and(|i| i == field))
+            .unwrap_or_else(|| panic!("{structure} has no field {field}"));
+        compact(&f.ty)
+    }
+
+    /// The return type of the generated `Client` method `name`.
+    fn method_output(&self, name: &str) -> Option<String> {
+        self.file.items.iter().find_map(|item| match item {
+            syn::Item::Impl(imp) if compact(&imp.self_ty) == "Client" => {
+                imp.items.iter().find_map(|i| match i {
+                    syn::ImplItem::Fn(f) if f.sig.ident == name => match &f.sig.output {
+                        syn::ReturnType::Type(_, ty) => Some(compact(ty)),
+                        syn::ReturnType::Default => Some("()".into()),
+                    },
+                    _ => None,
+                })
+            }
+            _ => None,
+        })
+    }
+
+    fn operations(&self) -> BTreeSet<(String, String)> {
+        self.generated.operations.iter().cloned().collect()
+    }
+}
+
+/// Tokens as text without spaces, and without the `::std::option::` style
+/// prefixes, so `::std::option::Option<::std::vec::Vec<T>>` reads `Option<Vec<T>>`.
+fn compact(tokens: &impl ToTokens) -> String {
+    let text: String = tokens
+        .to_token_stream()
+        .to_string()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    text.replace("::std::option::", "")
+        .replace("::std::vec::", "")
+        .replace("::std::string::", "")
+}
+
+/// `(method, path)` of every operation in a spec given as JSON or YAML.
+fn spec_operations(spec: &str) -> BTreeSet<(String, String)> {
+    let doc = reducto_codegen::parse_spec(spec).unwrap();
+    reducto_codegen::subset::operations(&doc)
+        .into_iter()
+        .collect()
+}
+
+fn upload() -> (String, String) {
+    ("post".into(), "/upload".into())
+}
+
+// ---------------------------------------------------------------------------
+// What is generated
+
+#[test]
+fn whole_published_spec_generates_every_operation_but_multipart_upload() {
+    let code = Code::generate(FULL_SPEC, &crate_config());
+    let mut expected = spec_operations(FULL_SPEC);
+    assert_eq!(expected.len(), 17, "the fixture is the 17-operation spec");
+    assert!(expected.remove(&upload()));
+    assert_eq!(code.generated.operations.len(), 16);
+    assert_eq!(code.operations(), expected);
+    // One Client method per operation (the positional interface).
+    for method in [
+        "parse_parse_post",
+        "async_parse_parse_async_post",
+        "extract_extract_post",
+        "extract_async_extract_async_post",
+        "split_split_post",
+        "split_async_split_async_post",
+        "edit_edit_post",
+        "edit_async_edit_async_post",
+        "pipeline_pipeline_post",
+        "pipeline_async_pipeline_async_post",
+        "classify_classify_post",
+        "retrieve_parse_job_job_id_get",
+        "cancel_job_cancel_job_id_post",
+        "get_jobs_jobs_get",
+        "webhook_portal_configure_webhook_post",
+        "get_version_version_get",
+    ] {
+        assert!(code.method_output(method).is_some(), "no method {method}");
+    }
+    assert_eq!(code.method_output("upload_upload_post"), None);
+}
+
+#[test]
+fn crate_spec_generates_its_six_json_operations() {
+    let code = Code::generate(CRATE_SPEC, &crate_config());
+    let mut expected = spec_operations(CRATE_SPEC);
+    assert_eq!(expected.len(), 7);
+    assert!(expected.remove(&upload()));
+    assert_eq!(code.generated.operations.len(), 6);
+    assert_eq!(code.operations(), expected);
+}
+
+#[test]
+fn every_rewrite_runs_and_the_ones_this_spec_needs_change_something() {
+    let names: Vec<&str> = rewrite::ALL.iter().map(|r| r.name).collect();
+    for spec in [FULL_SPEC, CRATE_SPEC] {
+        let code = Code::generate(spec, &crate_config());
+        let report: Vec<&str> = code.generated.rewrites.iter().map(|(n, _)| *n).collect();
+        assert_eq!(report, names);
+        let changed = |name: &str| {
+            code.generated
+                .rewrites
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, places)| *places)
+                .unwrap()
+        };
+        // Each of these fixes something Reducto's spec really has.
+        for needed in [
+            "drop_multipart_operations",
+            "error_responses_to_unexpected",
+            "strip_nested_titles",
+            "const_to_enum",
+            "null_unions_to_nullable",
+            "collapse_superset_any_of",
+            "any_of_to_one_of",
+            "drop_defaults_on_unions",
+            "openapi_version_3_0_3",
+        ] {
+            assert!(changed(needed) > 0, "{needed} changed nothing");
+        }
+        assert_eq!(changed("drop_multipart_operations"), 1, "only /upload");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The shapes progenitor gets wrong without the rewrites
+
+/// `GET /job` answers `anyOf [AsyncJobResponse, EnhancedAsyncJobResponse]`.
+/// Left alone, typify makes a struct of two flattened Options that keeps only
+/// the first variant's fields; collapsed, it is the superset type itself.
+#[test]
+fn job_response_is_the_enhanced_job_type() {
+    for spec in [FULL_SPEC, CRATE_SPEC] {
+        let code = Code::generate(spec, &crate_config());
+        let output = code.method_output("retrieve_parse_job_job_id_get").unwrap();
+        assert_eq!(
+            output,
+            "Result<ResponseValue<types::EnhancedAsyncJobResponse>,Error<()>>"
+        );
+        for field in [
+            "status",
+            "progress",
+            "reason",
+            "result",
+            "type_",
+            "num_pages",
+        ] {
+            code.field_type("EnhancedAsyncJobResponse", field);
+        }
+        let names = code.type_names();
+        assert!(
+            !names.iter().any(|n| n.starts_with("RetrieveParseJob")),
+            "an ad-hoc /job response type was generated: {names:?}"
+        );
+    }
+}
+
+/// No anyOf becomes a struct of `#[serde(flatten)] Option<_>` fields: unions
+/// are untagged enums that decode each variant whole.
+#[test]
+fn no_optional_field_is_flattened() {
+    for spec in [FULL_SPEC, CRATE_SPEC] {
+        let code = Code::generate(spec, &crate_config());
+        let mut flattened = Vec::new();
+        for item in code.types() {
+            let syn::Item::Struct(s) = item else { continue };
+            for field in &s.fields {
+                let is_flatten = field
+                    .attrs
+                    .iter()
+                    .any(|a| a.path().is_ident("serde") && compact(&a.meta).contains("flatten"));
+                if is_flatten && compact(&field.ty).starts_with("Option<") {
+                    flattened.push(format!("{}.{}", s.ident, compact(&field.ident)));
+                }
+            }
+        }
+        assert!(flattened.is_empty(), "flattened Options: {flattened:?}");
+        // The job result is the untagged union, its parse variant first.
+        let result = code.enumeration("EnhancedAsyncJobResponseResult");
+        assert!(result
+            .attrs
+            .iter()
+            .any(|a| compact(&a.meta) == "serde(untagged)"));
+        let variants: Vec<String> = result
+            .variants
+            .iter()
+            .map(|v| v.ident.to_string())
+            .collect();
+        assert_eq!(variants[0], "ParseResponse");
+        assert_eq!(variants.len(), 7);
+        assert_eq!(
+            code.field_type("EnhancedAsyncJobResponse", "result"),
+            "Option<EnhancedAsyncJobResponseResult>"
+        );
+        let parse_result = code.enumeration("ParseResponseResult");
+        let variants: Vec<String> = parse_result
+            .variants
+            .iter()
+            .map(|v| v.ident.to_string())
+            .collect();
+        assert_eq!(variants, ["FullResult", "UrlResult"]);
+    }
+}
+
+#[test]
+fn status_and_type_fields_use_the_handwritten_open_enums() {
+    for spec in [FULL_SPEC, CRATE_SPEC] {
+        let code = Code::generate(spec, &crate_config());
+        for structure in ["AsyncJobResponse", "EnhancedAsyncJobResponse", "SingleJob"] {
+            assert_eq!(
+                code.field_type(structure, "status"),
+                "crate::types::JobStatus",
+                "{structure}.status"
+            );
+        }
+        assert_eq!(
+            code.field_type("SingleJob", "type_"),
+            "crate::types::JobType"
+        );
+        assert_eq!(
+            code.field_type("EnhancedAsyncJobResponse", "type_"),
+            "Option<crate::types::JobType>"
+        );
+        assert_eq!(
+            code.field_type("ParseBlock", "type_"),
+            "crate::types::BlockType"
+        );
+        // Replaced, so not generated as closed enums.
+        let names = code.type_names();
+        for replaced in ["JobStatus", "JobType", "BlockType"] {
+            assert!(!names.contains(replaced), "{replaced} was generated");
+        }
+        // The union of the values both endpoints document.
+        let status = &code.generated.open_enums[0];
+        assert_eq!(status.name, "JobStatus");
+        assert_eq!(status.values.len(), 7);
+        assert!(status.missing.is_empty(), "{:?}", status.missing);
+    }
+}
+
+/// FastAPI titles every `status` property "Status"; typify merges inline
+/// enums that share a title into one type with the wrong variants. Without
+/// the open-enum replacement (so the generator's own enums show), `/jobs`'s
+/// seven statuses and `/job`'s four must stay two distinct enums.
+#[test]
+fn titled_status_enums_are_not_merged() {
+    for spec in [FULL_SPEC, CRATE_SPEC] {
+        let code = Code::generate(spec, &Config::default());
+        let listed = code.field_type("SingleJob", "status");
+        let single = code.field_type("AsyncJobResponse", "status");
+        assert_ne!(listed, single, "one enum for both status sets");
+        let variants = |name: &str| -> BTreeSet<String> {
+            code.enumeration(name)
+                .variants
+                .iter()
+                .map(|v| v.ident.to_string())
+                .collect()
+        };
+        assert_eq!(
+            variants(&listed),
+            [
+                "Cancelled",
+                "Completed",
+                "Completing",
+                "Failed",
+                "Idle",
+                "InProgress",
+                "Pending"
+            ]
+            .map(String::from)
+            .into()
+        );
+        assert_eq!(
+            variants(&single),
+            ["Completed", "Failed", "Idle", "Pending"]
+                .map(String::from)
+                .into()
+        );
+        assert!(!code.type_names().contains("Status"));
+    }
+}
+
+/// `Enhance.agentic` items are `anyOf [TableAgentic, FigureAgentic,
+/// TextAgentic]`, told apart by a one-value `scope`. Figure has every
+/// property name of the others, but only its own scope: collapsing to it
+/// made table and text enhancement impossible to request.
+#[test]
+fn agentic_enhancements_keep_all_three_scopes() {
+    for spec in [FULL_SPEC, CRATE_SPEC] {
+        let code = Code::generate(spec, &crate_config());
+        let agentic = code.field_type("Enhance", "agentic");
+        let item = agentic
+            .strip_prefix("Vec<")
+            .and_then(|t| t.strip_suffix('>'))
+            .unwrap_or_else(|| panic!("agentic is {agentic}"));
+        let variants: Vec<String> = code
+            .enumeration(item)
+            .variants
+            .iter()
+            .map(|v| v.ident.to_string())
+            .collect();
+        assert_eq!(variants, ["TableAgentic", "FigureAgentic", "TextAgentic"]);
+    }
+}
+
+/// `const` (3.1) is invisible to progenitor: unconverted, every one-value
+/// discriminator (`type: "full"`, `scope: "table"`) would be any string.
+#[test]
+fn constants_become_one_value_enums() {
+    for spec in [FULL_SPEC, CRATE_SPEC] {
+        let code = Code::generate(spec, &crate_config());
+        for (structure, field, enumeration, value) in [
+            ("FullResult", "type_", "FullResultType", "Full"),
+            ("UrlResult", "type_", "UrlResultType", "Url"),
+            ("TableAgentic", "scope", "TableAgenticScope", "Table"),
+        ] {
+            assert_eq!(code.field_type(structure, field), enumeration);
+            let variants: Vec<String> = code
+                .enumeration(enumeration)
+                .variants
+                .iter()
+                .map(|v| v.ident.to_string())
+                .collect();
+            assert_eq!(variants, [value]);
+        }
+    }
+}
+
+/// A `default` on a union makes typify generate a required field with a
+/// default the client would always send (`size: 50`, `page_range: {}`); the
+/// server applies its own defaults, so such fields stay optional. Patterns
+/// would make the code depend on `regress`.
+#[test]
+fn union_defaults_and_patterns_leave_no_trace() {
+    for spec in [FULL_SPEC, CRATE_SPEC] {
+        let code = Code::generate(spec, &crate_config());
+        assert_eq!(
+            code.field_type("SplitLargeTables", "size"),
+            "Option<SplitLargeTablesSize>"
+        );
+        assert!(!code.generated.code.contains("regress"));
+    }
+    let code = Code::generate(FULL_SPEC, &crate_config());
+    assert_eq!(
+        code.field_type("ProcessingOptions", "page_range"),
+        "Option<ProcessingOptionsPageRange>"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// A newer spec
+
+/// The published spec with the kinds of change a new Reducto version brings:
+/// a new operation, a new job status, new properties.
+fn newer_spec() -> String {
+    let mut doc: Value = serde_json::from_str(FULL_SPEC).unwrap();
+    doc["info"]["version"] = json!("v1.12.0");
+    doc["paths"]["/translate"] = json!({ "post": {
+        "summary": "Translate",
+        "operationId": "translate_translate_post",
+        "requestBody": { "required": true, "content": { "application/json": {
+            "schema": { "$ref": "#/components/schemas/TranslateConfig" } } } },
+        "responses": {
+            "200": { "description": "Successful Response", "content": { "application/json": {
+                "schema": { "$ref": "#/components/schemas/TranslateResponse" } } } },
+            "422": { "description": "Validation Error", "content": { "application/json": {
+                "schema": { "$ref": "#/components/schemas/HTTPValidationError" } } } }
+        },
+        "security": [{ "SkippableHTTPBearer": [] }]
+    }});
+    let schemas = &mut doc["components"]["schemas"];
+    schemas["TranslateConfig"] = json!({
+        "title": "TranslateConfig", "type": "object", "required": ["input", "language"],
+        "properties": {
+            "input": { "type": "string", "title": "Input" },
+            "language": { "type": "string", "title": "Language" },
+            "preserve_layout": { "anyOf": [{ "type": "boolean" }, { "type": "null" }],
+                                 "title": "Preserve Layout", "default": null }
+        }
+    });
+    schemas["TranslateResponse"] = json!({
+        "title": "TranslateResponse", "type": "object", "required": ["job_id", "document_url"],
+        "properties": {
+            "job_id": { "type": "string", "title": "Job Id" },
+            "document_url": { "type": "string", "title": "Document Url" },
+            "usage": { "anyOf": [{ "$ref": "#/components/schemas/ParseUsage" }, { "type": "null" }] }
+        }
+    });
+    schemas["SingleJob"]["properties"]["status"]["enum"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("Archived"));
+    schemas["SingleJob"]["properties"]["type"]["enum"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("Translate"));
+    schemas["ParseResponse"]["properties"]["cost_center"] = json!({
+        "anyOf": [{ "type": "string" }, { "type": "null" }], "title": "Cost Center"
+    });
+    schemas["EnhancedAsyncJobResponse"]["properties"]["priority"] = json!({
+        "anyOf": [{ "type": "integer" }, { "type": "null" }], "title": "Priority"
+    });
+    serde_json::to_string_pretty(&doc).unwrap()
+}
+
+#[test]
+fn newer_spec_still_generates() {
+    let code = Code::generate(&newer_spec(), &crate_config());
+    assert_eq!(code.generated.operations.len(), 17);
+    assert!(code
+        .operations()
+        .contains(&("post".into(), "/translate".into())));
+    assert_eq!(
+        code.method_output("translate_translate_post").unwrap(),
+        "Result<ResponseValue<types::TranslateResponse>,Error<()>>"
+    );
+    let status = &code.generated.open_enums[0];
+    assert!(status.values.contains("Archived"));
+    let job_type = &code.generated.open_enums[1];
+    assert!(job_type.values.contains("Translate"));
+    assert_eq!(
+        code.field_type("SingleJob", "status"),
+        "crate::types::JobStatus"
+    );
+    assert_eq!(
+        code.field_type("ParseResponse", "cost_center"),
+        "Option<String>"
+    );
+    // The superset only grew: /job still answers the enhanced job.
+    assert_eq!(
+        code.method_output("retrieve_parse_job_job_id_get").unwrap(),
+        "Result<ResponseValue<types::EnhancedAsyncJobResponse>,Error<()>>"
+    );
+    assert_eq!(
+        code.field_type("EnhancedAsyncJobResponse", "priority"),
+        "Option<i64>"
+    );
+    assert!(code.generated.code.contains("\"v1.12.0\""));
+}
