@@ -6,10 +6,10 @@ use crate::{
     types::{
         AsyncParseConfig, AsyncParseConfigInput, AsyncParseResponse, Chunking, ChunkingChunkMode,
         ConfigV3AsyncConfig, Enhance, Formatting, FormattingTableOutputFormat, PageRange,
-        ParseChunk, ParseParsePostBody, ParseParsePostResponse, ParseResponse, ParseResponseResult,
-        QueuePriority, Retrieval, Settings, SettingsExtractionMode, SettingsOcrSystem,
-        SettingsPageRange, SettingsReturnImagesItem, Spreadsheet, SyncParseConfig,
-        SyncParseConfigInput, UploadResponse, UrlResult,
+        ParseChunk, ParseParsePostBody, ParseResponse, ParseResponseResult, QueuePriority,
+        Retrieval, Settings, SettingsExtractionMode, SettingsOcrSystem, SettingsPageRange,
+        SettingsReturnImagesItem, Spreadsheet, SyncParseConfig, SyncParseConfigInput,
+        UploadResponse, UrlResult,
     },
     Reducto,
 };
@@ -314,25 +314,23 @@ impl<'a> ParseRun<'a> {
             spreadsheet: o.spreadsheet,
             settings: o.settings,
         });
+        // Written by hand rather than through the generated call: its
+        // response is the untagged union ParseResponse | AsyncParseResponse,
+        // and any object with a job_id matches the second, so a parse result
+        // that fails to decode would be mistaken for a job id and the real
+        // decode error lost. `run` never sends an async config, so the answer
+        // is a ParseResponse, decoded directly (body kept on failure).
         let call = self.client.call(&self.request);
-        match call.api().parse_parse_post(&body).await {
-            Ok(value) => match value.into_inner() {
-                ParseParsePostResponse::ParseResponse(parsed) => Ok(parsed),
-                // Only an async config makes the server answer with a job id,
-                // and `run` never sends one.
-                ParseParsePostResponse::AsyncParseResponse(job) => {
-                    Err(Error::Decode(Box::new(crate::error::DecodeError {
-                        status: reqwest::StatusCode::OK,
-                        headers: Default::default(),
-                        body: serde_json::to_vec(&job).unwrap_or_default().into(),
-                        source: serde::de::Error::custom(
-                            "expected a parse result, got only a job id",
-                        ),
-                    })))
-                }
-            },
-            Err(e) => Err(call.error(e).await),
-        }
+        let request = call
+            .shared()
+            .http
+            .post(format!("{}/parse", call.shared().base_url))
+            .header(reqwest::header::ACCEPT, "application/json")
+            .json(&body)
+            .build()
+            .map_err(Error::from_transport)?;
+        let response = call.execute("parse_parse_post", request).await?;
+        crate::transport::decode_json(response).await
     }
 }
 

@@ -8,7 +8,7 @@
 use crate::{
     error::{Error, Result},
     parse::Parse,
-    transport::{RequestOptions, SendError},
+    transport::RequestOptions,
     types::{FullResult, Job, JobResult, ParseChunk, ParseResponse, ParseResult},
 };
 
@@ -84,16 +84,8 @@ impl<'a> Parse<'a> {
             .get(parsed)
             .build()
             .map_err(Error::from_transport)?;
-        let replay = || std::future::ready(Ok::<_, Error>(request.try_clone()));
-        let first = request
-            .try_clone()
-            .ok_or_else(|| Error::invalid("url", "a GET request without a body always clones"))?;
-        let response = match call.send("fetch_result", first, replay).await {
-            Ok(response) => response,
-            Err(SendError::Transport(e)) => return Err(Error::from_transport(e)),
-            Err(SendError::Prepare(e)) => return Err(e),
-        };
-        match crate::upload::decode_json::<Stored>(response).await? {
+        let response = call.execute("fetch_result", request).await?;
+        match crate::transport::decode_json::<Stored>(response).await? {
             Stored::Full(full) => Ok(full),
             Stored::Chunks(chunks) => Ok(FullResult {
                 chunks,

@@ -193,6 +193,26 @@ impl CallContext {
         }
     }
 
+    /// Sends a request whose body can be cloned (JSON, empty), retrying by
+    /// the policy, for the calls written by hand.
+    pub(crate) async fn execute(
+        &self,
+        operation: &'static str,
+        request: reqwest::Request,
+    ) -> Result<reqwest::Response, Error> {
+        let template = request.try_clone();
+        let replay = || {
+            std::future::ready(Ok::<_, std::convert::Infallible>(
+                template.as_ref().and_then(reqwest::Request::try_clone),
+            ))
+        };
+        match self.send(operation, request, replay).await {
+            Ok(response) => Ok(response),
+            Err(SendError::Transport(e)) => Err(Error::from_transport(e)),
+            Err(SendError::Prepare(never)) => match never {},
+        }
+    }
+
     fn finish<E>(
         &self,
         outcome: reqwest::Result<reqwest::Response>,
@@ -303,6 +323,26 @@ fn limit_body(response: reqwest::Response, limit: u64) -> reqwest::Response {
     *limited.version_mut() = version;
     *limited.headers_mut() = headers;
     reqwest::Response::from(limited)
+}
+
+/// Decodes a success response's JSON body, or classifies the error status.
+pub(crate) async fn decode_json<T: serde::de::DeserializeOwned>(
+    response: reqwest::Response,
+) -> Result<T, Error> {
+    if !response.status().is_success() {
+        return Err(error_from_response(response).await);
+    }
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.bytes().await.map_err(Error::from_transport)?;
+    serde_json::from_slice(&body).map_err(|source| {
+        Error::Decode(Box::new(crate::error::DecodeError {
+            status,
+            headers,
+            body,
+            source,
+        }))
+    })
 }
 
 /// Classifies a non-success response, keeping its body.

@@ -195,7 +195,7 @@ impl<'a> Upload<'a> {
             Err(SendError::Transport(e)) => return Err(Error::from_transport(e)),
             Err(SendError::Prepare(e)) => return Err(e),
         };
-        decode_json(response).await
+        crate::transport::decode_json(response).await
     }
 }
 
@@ -214,26 +214,6 @@ async fn file_part(path: &Path) -> Result<Part> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "document".to_owned());
     Ok(Part::stream_with_length(reqwest::Body::from(file), len).file_name(name))
-}
-
-/// Decodes a success response's JSON body, or classifies the error status.
-pub(crate) async fn decode_json<T: serde::de::DeserializeOwned>(
-    response: reqwest::Response,
-) -> Result<T> {
-    if !response.status().is_success() {
-        return Err(crate::transport::error_from_response(response).await);
-    }
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.bytes().await.map_err(Error::from_transport)?;
-    serde_json::from_slice(&body).map_err(|source| {
-        Error::Decode(Box::new(crate::error::DecodeError {
-            status,
-            headers,
-            body,
-            source,
-        }))
-    })
 }
 
 impl Reducto {

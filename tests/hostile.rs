@@ -279,6 +279,10 @@ fn cases() -> Vec<Case> {
         case("429 with retry-after of a day", "RateLimit exposing the retry-after",
             Some(http("429 Too Many Requests", &[("retry-after", "86400")], "{}")), get_job,
             is(|e| matches!(e, Error::RateLimit(a) if a.retry_after() == Some(Duration::from_secs(86400))))),
+        case("a parse result missing a required field", "Decode, body kept (not mistaken for a job id)",
+            Some(json("200 OK", r#"{"job_id":"p1","duration":1.0,"usage":{"num_pages":1},"result":{"type":"full","chunks":[{"content":"x","embed":"x","blocks":[]}]}}"#)),
+            |url: String| async move { client(&url).parse().run("https://example.com/a.pdf").await.map(|p| p.job_id) },
+            is(|e| matches!(e, Error::Decode(d) if d.body.starts_with(b"{\"job_id\"")))),
         case("cancel answers with non-JSON", "Decode",
             Some(json("200 OK", "OK")), |url: String| async move {
                 client(&url).job().cancel("j").await.map(|v| v.to_string())
