@@ -94,7 +94,7 @@ enum JobKind {
     /// Created through the API: its status follows the tokio clock.
     Live(LiveJob),
     /// Inserted with `Server::seed_jobs`: served exactly as given.
-    Seeded(SeedJob),
+    Seeded(Box<SeedJob>),
 }
 
 struct LiveJob {
@@ -355,7 +355,7 @@ impl AppState {
                     job_type: seed.job_type.clone(),
                     raw_config: seed.raw_config.clone(),
                     source: seed.source.clone().unwrap_or(Value::Null),
-                    kind: JobKind::Seeded(seed),
+                    kind: JobKind::Seeded(Box::new(seed)),
                 };
                 store.insert(id.clone(), job);
                 id
