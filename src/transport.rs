@@ -63,7 +63,9 @@ pub(crate) struct RequestOptions {
 pub(crate) struct CallContext {
     shared: Arc<Shared>,
     options: RequestOptions,
-    /// False for requests to other hosts (result URLs): the key stays home.
+    /// False for requests to other hosts (presigned result URLs): the key
+    /// stays home, and the URL (whose query is a signature) is kept out of
+    /// errors and logs.
     authenticate: bool,
     /// Status and headers of the response the call ended with, for decode
     /// errors (progenitor keeps only the body).
@@ -167,7 +169,10 @@ impl CallContext {
                     retry_it.then(|| Some(response.headers().clone()))
                 }
                 Err(error) => {
-                    span.in_scope(|| tracing::debug!(%error, "request failed"));
+                    // The causes, not reqwest's message: that names the URL,
+                    // which for a presigned result URL carries a signature.
+                    let cause = causes(error);
+                    span.in_scope(|| tracing::debug!(error = %cause, "request failed"));
                     should_retry_transport(error).then_some(None)
                 }
             };
@@ -224,6 +229,7 @@ impl CallContext {
                 }
                 Ok(limit_body(response, self.shared.max_response_bytes))
             }
+            Err(e) if !self.authenticate => Err(SendError::Transport(e.without_url())),
             Err(e) => Err(SendError::Transport(e)),
         }
     }
@@ -271,6 +277,27 @@ impl CallContext {
             P::InvalidRequest(reason) | P::Custom(reason) => Error::invalid("request", reason),
         }
     }
+}
+
+/// An error's causes, without its own message.
+fn causes(error: &reqwest::Error) -> String {
+    let mut text = String::new();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    if text.is_empty() {
+        text.push_str(if error.is_timeout() {
+            "timed out"
+        } else {
+            "failed"
+        });
+    }
+    text
 }
 
 /// The error a body stream yields past the size limit; found again in the

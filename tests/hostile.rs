@@ -283,6 +283,17 @@ fn cases() -> Vec<Case> {
             Some(json("200 OK", r#"{"job_id":"p1","duration":1.0,"usage":{"num_pages":1},"result":{"type":"full","chunks":[{"content":"x","embed":"x","blocks":[]}]}}"#)),
             |url: String| async move { client(&url).parse().run("https://example.com/a.pdf").await.map(|p| p.job_id) },
             is(|e| matches!(e, Error::Decode(d) if d.body.starts_with(b"{\"job_id\"")))),
+        case("a presigned result URL that fails", "Connection error without the URL's signature",
+            None, |_url: String| async move {
+                let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                let url = format!("http://{}/r1?X-Amz-Signature=SIGSECRET", closed.local_addr().unwrap());
+                drop(closed);
+                let parsed: reducto::types::ParseResponse = serde_json::from_value(serde_json::json!({
+                    "job_id": "p", "duration": 1.0, "usage": {"num_pages": 1},
+                    "result": {"type": "url", "url": url, "result_id": "r1"}
+                })).unwrap();
+                client("http://127.0.0.1:9").parse().full_result(&parsed).await.map(|r| r.chunks.len().to_string())
+            }, is(|e| matches!(e, Error::Connection(_)) && !format!("{e} {e:?}").contains("SIGSECRET"))),
         case("cancel answers with non-JSON", "Decode",
             Some(json("200 OK", "OK")), |url: String| async move {
                 client(&url).job().cancel("j").await.map(|v| v.to_string())
