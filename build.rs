@@ -6,33 +6,9 @@
 
 use std::{env, fs, path::PathBuf, process::ExitCode};
 
-use reducto_codegen::{Config, OpenEnum};
+use reducto_codegen::Config;
 
 const SPEC: &str = "openapi.yaml";
-
-/// Enums whose values grow between API versions: the generated structs use
-/// the handwritten types in `src/types.rs`, which keep unknown values.
-const OPEN_ENUMS: &[OpenEnum] = &[
-    OpenEnum {
-        name: "JobStatus",
-        rust_type: "crate::types::JobStatus",
-        locations: &[
-            ("AsyncJobResponse", "status"),
-            ("EnhancedAsyncJobResponse", "status"),
-            ("SingleJob", "status"),
-        ],
-    },
-    OpenEnum {
-        name: "JobType",
-        rust_type: "crate::types::JobType",
-        locations: &[("EnhancedAsyncJobResponse", "type"), ("SingleJob", "type")],
-    },
-    OpenEnum {
-        name: "BlockType",
-        rust_type: "crate::types::BlockType",
-        locations: &[("ParseBlock", "type")],
-    },
-];
 
 fn main() -> ExitCode {
     println!("cargo:rerun-if-changed={SPEC}");
@@ -45,11 +21,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let config = Config {
-        open_enums: OPEN_ENUMS.to_vec(),
-        inner_type: Some("crate::transport::CallContext".into()),
-        derives: vec!["schemars::JsonSchema".into(), "PartialEq".into()],
-    };
+    // Job status, job type and block type grow between API versions: the
+    // generated structs use the handwritten open enums in src/types.rs.
+    let config = Config::reducto("crate::types", "crate::transport::CallContext");
     let generated = match reducto_codegen::generate(&spec, &config) {
         Ok(generated) => generated,
         Err(e) => {

@@ -4,32 +4,9 @@
 
 use std::{env, fmt::Write as _, fs, path::PathBuf};
 
-use reducto_codegen::{Config, OpenEnum};
+use reducto_codegen::Config;
 
 const SPEC: &str = "../fixtures/reducto-openapi-v1.11.57.json";
-
-/// The reducto crate's open enums, pointed at this crate's stand-ins.
-const OPEN_ENUMS: &[OpenEnum] = &[
-    OpenEnum {
-        name: "JobStatus",
-        rust_type: "crate::open::JobStatus",
-        locations: &[
-            ("AsyncJobResponse", "status"),
-            ("EnhancedAsyncJobResponse", "status"),
-            ("SingleJob", "status"),
-        ],
-    },
-    OpenEnum {
-        name: "JobType",
-        rust_type: "crate::open::JobType",
-        locations: &[("EnhancedAsyncJobResponse", "type"), ("SingleJob", "type")],
-    },
-    OpenEnum {
-        name: "BlockType",
-        rust_type: "crate::open::BlockType",
-        locations: &[("ParseBlock", "type")],
-    },
-];
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
@@ -39,11 +16,7 @@ fn main() {
 
     let spec = fs::read_to_string(&spec_path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", spec_path.display()));
-    let config = Config {
-        open_enums: OPEN_ENUMS.to_vec(),
-        inner_type: Some("crate::Inner".into()),
-        derives: vec!["schemars::JsonSchema".into(), "PartialEq".into()],
-    };
+    let config = Config::reducto("crate::open", "crate::Inner");
     // A failure here fails the build, and so `cargo test --workspace`.
     let generated = reducto_codegen::generate(&spec, &config)
         .unwrap_or_else(|e| panic!("generating bindings from the whole published spec: {e}"));

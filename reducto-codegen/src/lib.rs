@@ -43,10 +43,28 @@ pub struct OpenEnum {
     /// Name of the schema the properties are hoisted into (`JobStatus`).
     pub name: &'static str,
     /// Path of the Rust type that replaces it (`crate::JobStatus`).
-    pub rust_type: &'static str,
+    pub rust_type: String,
     /// `(component schema, property)` pairs that carry the enum.
     pub locations: &'static [(&'static str, &'static str)],
 }
+
+/// The enums the `reducto` crate keeps open, and the `(schema, property)`
+/// places Reducto's spec carries each one.
+pub const REDUCTO_OPEN_ENUMS: &[(&str, &[(&str, &str)])] = &[
+    (
+        "JobStatus",
+        &[
+            ("AsyncJobResponse", "status"),
+            ("EnhancedAsyncJobResponse", "status"),
+            ("SingleJob", "status"),
+        ],
+    ),
+    (
+        "JobType",
+        &[("EnhancedAsyncJobResponse", "type"), ("SingleJob", "type")],
+    ),
+    ("BlockType", &[("ParseBlock", "type")]),
+];
 
 /// The outcome of [`hoist_open_enums`] for one [`OpenEnum`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,6 +144,26 @@ pub struct Config {
     pub derives: Vec<String>,
 }
 
+impl Config {
+    /// The `reducto` crate's configuration: [`REDUCTO_OPEN_ENUMS`] replaced
+    /// by the types of the same names in `types_module`, `inner_type` as the
+    /// generated client's hook state, and `JsonSchema` + `PartialEq` derived.
+    pub fn reducto(types_module: &str, inner_type: &str) -> Config {
+        Config {
+            open_enums: REDUCTO_OPEN_ENUMS
+                .iter()
+                .map(|(name, locations)| OpenEnum {
+                    name,
+                    rust_type: format!("{types_module}::{name}"),
+                    locations,
+                })
+                .collect(),
+            inner_type: Some(inner_type.to_owned()),
+            derives: vec!["schemars::JsonSchema".into(), "PartialEq".into()],
+        }
+    }
+}
+
 /// The generated bindings and what the normalisation did to get there.
 #[derive(Debug, Clone)]
 pub struct Generated {
@@ -171,8 +209,7 @@ pub fn generate(spec_text: &str, config: &Config) -> Result<Generated, Error> {
             .open_enums
             .iter()
             .find(|c| c.name == open.name)
-            .map(|c| c.rust_type)
-            .unwrap_or(open.name);
+            .map_or(open.name, |c| c.rust_type.as_str());
         settings.with_replacement(
             open.name,
             rust_type,
@@ -194,11 +231,13 @@ pub fn generate(spec_text: &str, config: &Config) -> Result<Generated, Error> {
 mod tests {
     use super::*;
 
-    const JOB_STATUS: OpenEnum = OpenEnum {
-        name: "JobStatus",
-        rust_type: "crate::JobStatus",
-        locations: &[("A", "status"), ("B", "status"), ("Gone", "status")],
-    };
+    fn job_status() -> OpenEnum {
+        OpenEnum {
+            name: "JobStatus",
+            rust_type: "crate::JobStatus".into(),
+            locations: &[("A", "status"), ("B", "status"), ("Gone", "status")],
+        }
+    }
 
     #[test]
     fn open_enum_is_hoisted_with_union_of_values_and_nullability_kept() {
@@ -207,7 +246,7 @@ mod tests {
             "B": { "properties": { "status": { "type": "string", "enum": ["Pending", "Cancelled"],
                                                "nullable": true } } },
         }}});
-        let report = hoist_open_enums(&mut doc, &[JOB_STATUS]);
+        let report = hoist_open_enums(&mut doc, &[job_status()]);
         let schemas = &doc["components"]["schemas"];
         assert_eq!(
             schemas["A"]["properties"]["status"],

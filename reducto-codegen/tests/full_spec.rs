@@ -9,41 +9,14 @@
 use std::collections::BTreeSet;
 
 use quote::ToTokens;
-use reducto_codegen::{rewrite, Config, Generated, OpenEnum};
+use reducto_codegen::{rewrite, Config, Generated};
 use serde_json::{json, Value};
 
 const FULL_SPEC: &str = include_str!("../fixtures/reducto-openapi-v1.11.57.json");
 const CRATE_SPEC: &str = include_str!("../../openapi.yaml");
 
-/// The open enums of the `reducto` crate's build.rs.
-const OPEN_ENUMS: &[OpenEnum] = &[
-    OpenEnum {
-        name: "JobStatus",
-        rust_type: "crate::types::JobStatus",
-        locations: &[
-            ("AsyncJobResponse", "status"),
-            ("EnhancedAsyncJobResponse", "status"),
-            ("SingleJob", "status"),
-        ],
-    },
-    OpenEnum {
-        name: "JobType",
-        rust_type: "crate::types::JobType",
-        locations: &[("EnhancedAsyncJobResponse", "type"), ("SingleJob", "type")],
-    },
-    OpenEnum {
-        name: "BlockType",
-        rust_type: "crate::types::BlockType",
-        locations: &[("ParseBlock", "type")],
-    },
-];
-
 fn crate_config() -> Config {
-    Config {
-        open_enums: OPEN_ENUMS.to_vec(),
-        inner_type: Some("crate::transport::CallContext".into()),
-        derives: vec!["schemars::JsonSchema".into(), "PartialEq".into()],
-    }
+    Config::reducto("crate::types", "crate::transport::CallContext")
 }
 
 /// The generated code, parsed.
