@@ -175,16 +175,18 @@ impl<'a> Upload<'a> {
             }
             Document::Bytes { data, file_name } => {
                 let part = || {
-                    Part::stream_with_length(data.clone(), data.len() as u64)
-                        .file_name(file_name.clone())
+                    named(
+                        Part::stream_with_length(data.clone(), data.len() as u64),
+                        &file_name,
+                    )
                 };
-                let first = build(part())?;
-                let replay = || std::future::ready(build(part()).map(Some));
+                let first = build(part()?)?;
+                let replay = || std::future::ready(part().and_then(build).map(Some));
                 call.send("upload", first, replay).await
             }
             Document::Reader { reader, file_name } => {
                 let stream = tokio_util::io::ReaderStream::new(reader);
-                let part = Part::stream(reqwest::Body::wrap_stream(stream)).file_name(file_name);
+                let part = named(Part::stream(reqwest::Body::wrap_stream(stream)), &file_name)?;
                 let first = build(part)?;
                 let replay = || std::future::ready(Ok::<_, Error>(None));
                 call.send("upload", first, replay).await
@@ -213,7 +215,20 @@ async fn file_part(path: &Path) -> Result<Part> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "document".to_owned());
-    Ok(Part::stream_with_length(reqwest::Body::from(file), len).file_name(name))
+    named(
+        Part::stream_with_length(reqwest::Body::from(file), len),
+        &name,
+    )
+}
+
+/// Gives a part its file name and a `Content-Type` guessed from it
+/// (`application/octet-stream` when unknown): multipart parsers may require
+/// one, and RFC 7578 would otherwise read the file as `text/plain`.
+fn named(part: Part, file_name: &str) -> Result<Part> {
+    let mime = mime_guess::from_path(file_name).first_or_octet_stream();
+    part.file_name(file_name.to_owned())
+        .mime_str(mime.essence_str())
+        .map_err(|e| Error::invalid("file_name", format!("content type {mime}: {e}")))
 }
 
 impl Reducto {

@@ -159,6 +159,9 @@ async fn requests_carry_auth_user_agent_and_documented_shapes() {
     let part = &up.multipart_parts[0];
     assert_eq!(part.name, "file");
     assert_eq!(part.filename.as_deref(), Some("notes.md"));
+    // Guessed from the file name: multipart parsers (Prism's among them)
+    // may refuse a file part without one.
+    assert_eq!(part.content_type.as_deref(), Some("text/markdown"));
     assert_eq!(part.size, MARKDOWN.len());
 
     let parse = &requests[1];
