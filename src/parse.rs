@@ -171,7 +171,8 @@ impl ParseOptions {
         self
     }
 
-    /// Text extraction: `hybrid` (default), `ocr` or `metadata`.
+    /// Text extraction from PDFs: `hybrid` (OCR combined with the embedded
+    /// text; the default) or `ocr` (OCR only).
     pub fn extraction_mode(mut self, mode: SettingsExtractionMode) -> Self {
         self.settings_mut().extraction_mode = mode;
         self
