@@ -1,0 +1,1147 @@
+//! Conformance against Prism, the mock server of Reducto's SDK generator,
+//! serving Reducto's full published spec: something nobody here wrote.
+//!
+//! Every client call, with and without its optional parameters, goes through
+//! a recording proxy to Prism. Prism reports each request that breaks the
+//! spec in an `sl-violations` response header; any violation fails the test.
+//! The client must also decode what Prism answers: its static examples, its
+//! dynamic (random, schema-valid) data, and its 422 bodies.
+//!
+//! One violation is the spec's, not the client's: `POST /parse` takes
+//! `oneOf [SyncParseConfig, AsyncParseConfig]`, and every field of
+//! `SyncParseConfig` is also a field of `AsyncParseConfig` (neither forbids
+//! other properties), so every valid body matches both and `oneOf` ("exactly
+//! one") fails for all of them. The proxy accepts that violation only when
+//! it is the only one and the body is checked here, with the `jsonschema`
+//! crate, to be a valid `SyncParseConfig`; Prism then answers 422 whatever
+//! was sent, so the proxy asks it again with a probe body that matches only
+//! the sync branch (an invalid `queue_priority`, a field `SyncParseConfig`
+//! does not have) to get a 200 for the client to decode.
+//!
+//! Needs Prism: `bash .ci/conformance.sh` installs it (`npm ci`), starts it
+//! and runs these tests with `REDUCTO_PRISM_URL` set. Run with `--ignored`
+//! but without the variable, the tests fail rather than pass silently.
+
+use std::{
+    fmt::Write as _,
+    net::SocketAddr,
+    path::Path,
+    sync::{Arc, Mutex, OnceLock},
+    time::Duration,
+};
+
+use axum::{
+    body::{to_bytes, Body},
+    extract::{Request, State},
+    response::Response,
+    Router,
+};
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use reducto::{
+    types::{
+        ChunkingChunkMode, ConfigV3AsyncConfig, Enhance, Formatting, FormattingTableOutputFormat,
+        JobResult, QueuePriority, Retrieval, Settings, SettingsExtractionMode, SettingsOcrSystem,
+        SettingsReturnImagesItem, Spreadsheet,
+    },
+    Document, DocumentInput, Error, JobStatus, ParseOptions, PollPolicy, Reducto,
+};
+use serde_json::{json, Value};
+
+// ------------------------------------------------------------------ spec
+
+fn spec() -> &'static Value {
+    static SPEC: OnceLock<Value> = OnceLock::new();
+    SPEC.get_or_init(|| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("reducto-codegen/fixtures/reducto-openapi-v1.11.57.json");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        serde_json::from_str(&text).expect("the spec is JSON")
+    })
+}
+
+/// A draft 2020-12 validator for `#/components/schemas/{name}`, with the
+/// whole spec as its root so that every `$ref` resolves.
+fn component_validator(name: &str) -> jsonschema::Validator {
+    let mut root = spec().clone();
+    let object = root.as_object_mut().expect("the spec is an object");
+    object.insert(
+        "$schema".into(),
+        json!("https://json-schema.org/draft/2020-12/schema"),
+    );
+    object.insert("$ref".into(), json!(format!("#/components/schemas/{name}")));
+    jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&root)
+        .unwrap_or_else(|e| panic!("compiling the schema {name}: {e}"))
+}
+
+/// Every way `value` breaks `validator`, one line each (empty: valid).
+fn schema_errors(validator: &jsonschema::Validator, value: &Value) -> Vec<String> {
+    validator
+        .iter_errors(value)
+        .map(|e| {
+            let mut line = format!("at {:?}: {}", e.instance_path().as_str(), short(&e, 300));
+            if let jsonschema::error::ValidationErrorKind::AnyOf { context } = e.kind() {
+                for (i, branch) in context.iter().enumerate() {
+                    for inner in branch {
+                        let _ = write!(
+                            line,
+                            "\n      branch {i}: at {:?}: {}",
+                            inner.instance_path().as_str(),
+                            short(inner, 200)
+                        );
+                    }
+                }
+            }
+            line
+        })
+        .collect()
+}
+
+fn short(error: &impl std::fmt::Display, max: usize) -> String {
+    let text = error.to_string();
+    if text.chars().count() <= max {
+        text
+    } else {
+        format!("{}...", text.chars().take(max).collect::<String>())
+    }
+}
+
+fn text(bytes: &[u8], max: usize) -> String {
+    short(&String::from_utf8_lossy(bytes), max)
+}
+
+// ------------------------------------------------------------------ proxy
+
+/// What to ask Prism for, with a `Prefer` header on every request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Mode {
+    /// Static examples (no `Prefer`).
+    Static,
+    /// `Prefer: dynamic=true`: random data valid against each schema.
+    Dynamic,
+    /// `Prefer: code=422[, dynamic=true]`: the spec's validation error.
+    Error422 { dynamic: bool },
+}
+
+impl Mode {
+    fn prefer(self) -> Option<&'static str> {
+        match self {
+            Mode::Static => None,
+            Mode::Dynamic => Some("dynamic=true"),
+            Mode::Error422 { dynamic: false } => Some("code=422"),
+            Mode::Error422 { dynamic: true } => Some("code=422, dynamic=true"),
+        }
+    }
+
+    fn expected_status(self) -> u16 {
+        match self {
+            Mode::Error422 { .. } => 422,
+            _ => 200,
+        }
+    }
+}
+
+/// One request as Prism judged it.
+#[derive(Debug, Clone)]
+struct Exchange {
+    /// `METHOD /path?query`.
+    request: String,
+    request_body: Bytes,
+    status: u16,
+    /// The `sl-violations` header, parsed.
+    violations: Option<Value>,
+    response_body: Bytes,
+    /// For the `POST /parse` spec defect: the probe sent to get a response
+    /// (its status and violations), see the module docs.
+    probe: Option<(u16, Option<Value>)>,
+}
+
+#[derive(Clone)]
+struct Proxy {
+    upstream: String,
+    http: reqwest::Client,
+    mode: Mode,
+    exchanges: Arc<Mutex<Vec<Exchange>>>,
+}
+
+/// Headers that belong to one connection, never forwarded.
+const HOP_BY_HOP: &[&str] = &[
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-connection",
+];
+
+struct Answer {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    violations: Option<Value>,
+    body: Bytes,
+}
+
+impl Proxy {
+    async fn send(
+        &self,
+        method: &axum::http::Method,
+        path: &str,
+        headers: &axum::http::HeaderMap,
+        body: Bytes,
+    ) -> Result<Answer, String> {
+        let mut outgoing = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.upstream))
+            .body(body);
+        for (name, value) in headers {
+            if !HOP_BY_HOP.contains(&name.as_str()) {
+                outgoing = outgoing.header(name, value);
+            }
+        }
+        if let Some(prefer) = self.mode.prefer() {
+            outgoing = outgoing.header("prefer", prefer);
+        }
+        let answer = outgoing.send().await.map_err(|e| format!("{e:?}"))?;
+        let status = answer.status().as_u16();
+        let headers = answer.headers().clone();
+        let violations = headers.get("sl-violations").map(|v| {
+            let raw = String::from_utf8_lossy(v.as_bytes()).into_owned();
+            serde_json::from_str(&raw).unwrap_or(Value::String(raw))
+        });
+        let body = answer.bytes().await.map_err(|e| format!("{e:?}"))?;
+        Ok(Answer {
+            status,
+            headers,
+            violations,
+            body,
+        })
+    }
+}
+
+/// The spec's own `oneOf` defect on `POST /parse` (see the module docs):
+/// exactly one violation, `oneOf` at the request body.
+fn is_parse_one_of_defect(violations: &Option<Value>) -> bool {
+    match violations
+        .as_ref()
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+    {
+        Some([only]) => only["code"] == "oneOf" && only["location"] == json!(["request", "body"]),
+        _ => false,
+    }
+}
+
+async fn forward(State(proxy): State<Proxy>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
+    let request_body = to_bytes(body, 64 << 20).await.unwrap_or_default();
+    let first = match proxy
+        .send(&parts.method, &path, &parts.headers, request_body.clone())
+        .await
+    {
+        Ok(answer) => answer,
+        Err(e) => {
+            return Response::builder()
+                .status(502)
+                .body(Body::from(format!("proxy: {e}")))
+                .unwrap_or_default()
+        }
+    };
+    let mut exchange = Exchange {
+        request: format!("{} {path}", parts.method),
+        request_body: request_body.clone(),
+        status: first.status,
+        violations: first.violations.clone(),
+        response_body: first.body.clone(),
+        probe: None,
+    };
+    let mut answer = first;
+    if parts.method == axum::http::Method::POST
+        && parts.uri.path() == "/parse"
+        && is_parse_one_of_defect(&answer.violations)
+    {
+        let probe_body = serde_json::from_slice::<Value>(&request_body)
+            .ok()
+            .and_then(|mut body| {
+                let object = body.as_object_mut()?;
+                if object.contains_key("queue_priority") {
+                    return None;
+                }
+                object.insert("queue_priority".into(), json!("x-conformance-probe"));
+                serde_json::to_vec(&body).ok()
+            });
+        if let Some(probe_body) = probe_body {
+            if let Ok(probe) = proxy
+                .send(&parts.method, &path, &parts.headers, probe_body.into())
+                .await
+            {
+                exchange.probe = Some((probe.status, probe.violations.clone()));
+                answer = probe;
+            }
+        }
+    }
+    exchange.response_body = answer.body.clone();
+    proxy.exchanges.lock().unwrap().push(exchange);
+
+    let mut response = Response::builder().status(answer.status);
+    for (name, value) in &answer.headers {
+        if !HOP_BY_HOP.contains(&name.as_str()) {
+            response = response.header(name.as_str(), value.as_bytes());
+        }
+    }
+    response.body(Body::from(answer.body)).unwrap_or_default()
+}
+
+/// Prism's URL; fails the test (rather than passing silently) without it.
+fn prism_url() -> String {
+    match std::env::var("REDUCTO_PRISM_URL") {
+        Ok(url) if !url.trim().is_empty() => url.trim().trim_end_matches('/').to_owned(),
+        _ => panic!(
+            "REDUCTO_PRISM_URL is not set: these tests need Prism's mock of the published \
+             spec; run `bash .ci/conformance.sh`, which starts Prism and sets it"
+        ),
+    }
+}
+
+struct Harness {
+    client: Reducto,
+    base_url: String,
+    mode: Mode,
+    exchanges: Arc<Mutex<Vec<Exchange>>>,
+    /// How many exchanges `assert_conformant` has already judged.
+    judged: usize,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+impl Harness {
+    async fn start(mode: Mode) -> Harness {
+        let exchanges = Arc::new(Mutex::new(Vec::new()));
+        let proxy = Proxy {
+            upstream: prism_url(),
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .expect("an HTTP client"),
+            mode,
+            exchanges: exchanges.clone(),
+        };
+        let app = Router::new().fallback(forward).with_state(proxy);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let base_url = format!("http://{addr}");
+        let client = Reducto::builder()
+            .read_env(false)
+            .api_key("prism-accepts-any-bearer-key")
+            .base_url(&base_url)
+            .build()
+            .unwrap();
+        Harness {
+            client,
+            base_url,
+            mode,
+            exchanges,
+            judged: 0,
+            _server: server,
+        }
+    }
+
+    fn exchanges(&self) -> Vec<Exchange> {
+        self.exchanges.lock().unwrap().clone()
+    }
+
+    fn last(&self) -> Exchange {
+        self.exchanges()
+            .last()
+            .cloned()
+            .expect("a request reached Prism")
+    }
+
+    /// Fails unless every request since the last call conformed: no
+    /// violation (but the spec's own `POST /parse` defect, checked) and the
+    /// mode's status. At least `expected` requests must have been made.
+    fn assert_conformant(&mut self, expected: usize) {
+        let all = self.exchanges();
+        let new = &all[self.judged.min(all.len())..];
+        self.judged = all.len();
+        let sync_config = component_validator("SyncParseConfig");
+        let async_config = component_validator("AsyncParseConfig");
+        let status = self.mode.expected_status();
+        let mut problems = Vec::new();
+        for exchange in new {
+            let mut bad = Vec::new();
+            if is_parse_one_of_defect(&exchange.violations) && exchange.request == "POST /parse" {
+                // The spec's defect: allowed only for a valid sync body.
+                match serde_json::from_slice::<Value>(&exchange.request_body) {
+                    Ok(body) => {
+                        let errors = schema_errors(&sync_config, &body);
+                        if !errors.is_empty() {
+                            bad.push(format!(
+                                "the body is not a valid SyncParseConfig:\n    {}",
+                                errors.join("\n    ")
+                            ));
+                        }
+                        if !async_config.is_valid(&body) {
+                            bad.push(
+                                "Prism's oneOf violation is not the spec defect: the body is \
+                                 not also a valid AsyncParseConfig"
+                                    .to_owned(),
+                            );
+                        }
+                    }
+                    Err(e) => bad.push(format!("the body is not JSON: {e}")),
+                }
+                match &exchange.probe {
+                    Some((probe_status, None)) if *probe_status == status => {}
+                    other => bad.push(format!("the probe was not answered cleanly: {other:?}")),
+                }
+            } else {
+                if let Some(violations) = &exchange.violations {
+                    bad.push(format!(
+                        "sl-violations: {}",
+                        serde_json::to_string_pretty(violations).unwrap_or_default()
+                    ));
+                }
+                if exchange.status != status {
+                    bad.push(format!("status {} (expected {status})", exchange.status));
+                }
+            }
+            if !bad.is_empty() {
+                problems.push(format!(
+                    "{}\n  request body: {}\n  response: {}\n  {}",
+                    exchange.request,
+                    text(&exchange.request_body, 2000),
+                    text(&exchange.response_body, 600),
+                    bad.join("\n  ")
+                ));
+            }
+        }
+        assert!(
+            problems.is_empty(),
+            "{} of {} requests broke the published spec (mode {:?}):\n\n{}",
+            problems.len(),
+            new.len(),
+            self.mode,
+            problems.join("\n\n")
+        );
+        let defects = new
+            .iter()
+            .filter(|e| is_parse_one_of_defect(&e.violations))
+            .count();
+        eprintln!(
+            "{} requests conformed (mode {:?}; {defects} POST /parse with the spec's oneOf defect)",
+            new.len(),
+            self.mode
+        );
+        assert!(
+            new.len() >= expected,
+            "only {} requests reached Prism, expected at least {expected}: {:#?}",
+            new.len(),
+            new.iter().map(|e| &e.request).collect::<Vec<_>>()
+        );
+    }
+}
+
+/// Unwraps a call's result, printing Prism's response when it failed.
+fn ok<T>(h: &Harness, what: &str, result: Result<T, Error>) -> T {
+    match result {
+        Ok(value) => value,
+        Err(e) => {
+            let last = h.last();
+            panic!(
+                "{what} failed: {e}\n  {e:?}\n  last request: {}\n  response ({}): {}",
+                last.request,
+                last.status,
+                text(&last.response_body, 4000)
+            )
+        }
+    }
+}
+
+// ------------------------------------------------------------------ inputs
+
+/// A temporary directory removed on drop.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!(
+            "reducto-conformance-{tag}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Every common option set through `ParseOptions`' setters.
+fn setter_options() -> ParseOptions {
+    ParseOptions::new()
+        .ocr_system(SettingsOcrSystem::Legacy)
+        .extraction_mode(SettingsExtractionMode::Ocr)
+        .pages(1, 3)
+        .document_password("secret")
+        .force_url_result(true)
+        .return_images(vec![
+            SettingsReturnImagesItem::Figure,
+            SettingsReturnImagesItem::Table,
+        ])
+        .chunk_mode(ChunkingChunkMode::Variable)
+        .chunk_size(500)
+        .table_output_format(FormattingTableOutputFormat::Md)
+        .add_page_markers(true)
+        .merge_tables(true)
+        .summarize_figures(false)
+}
+
+/// Every field of every option group, set to a value other than its
+/// default; `page_range` is one of the spec's four shapes.
+fn every_option(page_range: Value) -> Value {
+    json!({
+        "enhance": {
+            "agentic": [
+                {"scope": "table", "prompt": "Keep the units"},
+                {"scope": "figure", "prompt": "Describe the axes",
+                 "advanced_chart_agent": true, "return_overlays": true},
+                {"scope": "text", "prompt": "Fix OCR errors"}
+            ],
+            "summarize_figures": false,
+            "intelligent_ordering": true
+        },
+        "retrieval": {
+            "chunking": {"chunk_mode": "page_sections", "chunk_size": 800, "chunk_overlap": 50},
+            "filter_blocks": ["Header", "Footer", "Page Number", "Section Header", "Key Value"],
+            "embedding_optimized": true
+        },
+        "formatting": {
+            "add_page_markers": true,
+            "table_output_format": "jsonbbox",
+            "merge_tables": true,
+            "include": ["change_tracking", "highlight", "comments", "hyperlinks",
+                        "signatures", "ignore_watermarks"]
+        },
+        "spreadsheet": {
+            "split_large_tables": {"enabled": false, "size": {"row": 20, "column": 8}},
+            "include": ["cell_colors", "formula", "dropdowns"],
+            "clustering": "fast",
+            "exclude": ["hidden_sheets", "hidden_rows", "hidden_cols", "styling",
+                        "spreadsheet_images"]
+        },
+        "settings": {
+            "ocr_system": "legacy",
+            "extraction_mode": "ocr",
+            "force_url_result": true,
+            "force_file_extension": "pdf",
+            "return_ocr_data": true,
+            "return_images": ["figure", "table", "page"],
+            "embed_pdf_metadata": true,
+            "persist_results": true,
+            "timeout": 120.5,
+            "page_range": page_range,
+            "document_password": "secret"
+        }
+    })
+}
+
+fn options_from(groups: &Value) -> ParseOptions {
+    fn group<T: serde::de::DeserializeOwned>(groups: &Value, name: &str) -> Option<T> {
+        Some(
+            serde_json::from_value(groups[name].clone())
+                .unwrap_or_else(|e| panic!("the SDK's {name} type cannot hold {name}: {e}")),
+        )
+    }
+    let mut options = ParseOptions::new();
+    options.enhance = group::<Enhance>(groups, "enhance");
+    options.retrieval = group::<Retrieval>(groups, "retrieval");
+    options.formatting = group::<Formatting>(groups, "formatting");
+    options.spreadsheet = group::<Spreadsheet>(groups, "spreadsheet");
+    options.settings = group::<Settings>(groups, "settings");
+    options
+}
+
+/// `sent` carries everything in `expected` (a missing key and `null` are the
+/// same); returns the differences.
+fn missing_from(expected: &Value, sent: &Value, at: &str, out: &mut Vec<String>) {
+    match (expected, sent) {
+        (Value::Object(e), Value::Object(s)) => {
+            for (key, value) in e {
+                let other = s.get(key).unwrap_or(&Value::Null);
+                missing_from(value, other, &format!("{at}/{key}"), out);
+            }
+        }
+        (Value::Array(e), Value::Array(s)) if e.len() == s.len() => {
+            for (i, (e, s)) in e.iter().zip(s).enumerate() {
+                missing_from(e, s, &format!("{at}/{i}"), out);
+            }
+        }
+        (e, s) if e == s => {}
+        (Value::Number(e), Value::Number(s)) if e.as_f64() == s.as_f64() => {}
+        (e, s) => out.push(format!("{at}: set {e}, sent {s}")),
+    }
+}
+
+fn quick_polls(deadline: Duration) -> PollPolicy {
+    PollPolicy {
+        initial_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(20),
+        deadline: Some(deadline),
+        ..PollPolicy::default()
+    }
+}
+
+// ------------------------------------------------------------------ tests
+
+#[tokio::test]
+#[ignore = "needs Prism: run .ci/conformance.sh"]
+async fn every_call_conforms_and_decodes_static_examples() {
+    let mut h = Harness::start(Mode::Static).await;
+    let c = h.client.clone();
+
+    // GET /version
+    let version = ok(&h, "api_version", c.api_version().await);
+    assert!(!version.is_empty());
+    h.assert_conformant(1);
+
+    // POST /upload: bytes, a path, a reader; with and without `extension`.
+    let dir = TempDir::new("static");
+    let path = dir.0.join("report.md");
+    std::fs::write(&path, "# Report\n\nBody.").unwrap();
+    let bare = dir.0.join("scan");
+    std::fs::write(&bare, "%PDF-1.4 not really").unwrap();
+    let upload = ok(
+        &h,
+        "upload bytes",
+        c.upload(Document::bytes("# Notes", "notes.md")).await,
+    );
+    assert!(!upload.file_id.is_empty());
+    ok(
+        &h,
+        "upload bytes + extension",
+        c.upload(Document::bytes("%PDF-1.4", "scan"))
+            .extension("pdf")
+            .await,
+    );
+    ok(&h, "upload path", c.upload(&path).await);
+    ok(
+        &h,
+        "upload path + extension",
+        c.upload(&bare).extension("pdf").await,
+    );
+    ok(
+        &h,
+        "upload reader",
+        c.upload(Document::reader(
+            tokio::fs::File::open(&path).await.unwrap(),
+            "report.md",
+        ))
+        .await,
+    );
+    ok(
+        &h,
+        "upload reader + extension",
+        c.upload(Document::reader(
+            tokio::fs::File::open(&bare).await.unwrap(),
+            "scan",
+        ))
+        .extension("pdf")
+        .timeout(Duration::from_secs(30))
+        .await,
+    );
+    h.assert_conformant(6);
+
+    // POST /parse and /parse_async: each input form, default options.
+    let inputs = [
+        DocumentInput::from(&upload),
+        DocumentInput::from("https://example.com/report.pdf"),
+        DocumentInput::from(upload.file_id.clone()),
+        DocumentInput::job("a-job-id"),
+        DocumentInput::from(vec![
+            "https://example.com/a.pdf".to_owned(),
+            "https://example.com/b.pdf".to_owned(),
+        ]),
+    ];
+    for input in &inputs {
+        let parsed = ok(&h, "parse run", c.parse().run(input.clone()).await);
+        assert!(parsed.chunks().is_some() || parsed.url_result().is_some());
+        let job = ok(&h, "parse run_job", c.parse().run_job(input.clone()).await);
+        assert!(!job.job_id.is_empty());
+    }
+    h.assert_conformant(10);
+
+    // The setters, and the async job's own options.
+    ok(
+        &h,
+        "parse run + options",
+        c.parse().run(&upload).options(setter_options()).await,
+    );
+    ok(
+        &h,
+        "parse run_job + options",
+        c.parse().run_job(&upload).options(setter_options()).await,
+    );
+    ok(
+        &h,
+        "parse run_job + async_config + queue_priority",
+        c.parse()
+            .run_job(&upload)
+            .options(setter_options())
+            .async_config(ConfigV3AsyncConfig {
+                metadata: Some(json!({"team": "docs", "attempt": 1})),
+                priority: true,
+                webhook: None,
+            })
+            .queue_priority(QueuePriority::Batch)
+            .retry(reducto::RetryPolicy::none())
+            .await,
+    );
+    ok(
+        &h,
+        "parse run_job + queue_priority auto",
+        c.parse()
+            .run_job("https://example.com/x.pdf")
+            .queue_priority(QueuePriority::Auto)
+            .await,
+    );
+    h.assert_conformant(4);
+
+    // GET /job, POST /cancel.
+    let job = ok(&h, "job get", c.job().get("a-job-id").await);
+    assert!(JobStatus::KNOWN.contains(&job.status.as_str()), "{job:?}");
+    ok(
+        &h,
+        "job get + timeout",
+        c.job()
+            .get("3f2c0bd8-9d1e-4c0a-8f4e-1a2b3c4d5e6f")
+            .timeout(Duration::from_secs(30))
+            .await,
+    );
+    ok(&h, "job cancel", c.job().cancel("a-job-id").await);
+    h.assert_conformant(3);
+
+    // GET /jobs: one page with and without each parameter.
+    let page = ok(&h, "get_all", c.job().get_all().await);
+    assert!(!page.jobs.is_empty(), "{page:?}");
+    ok(&h, "get_all limit", c.job().get_all().limit(1).await);
+    ok(&h, "get_all limit 500", c.job().get_all().limit(500).await);
+    ok(
+        &h,
+        "get_all cursor",
+        c.job().get_all().cursor("a-cursor").await,
+    );
+    ok(
+        &h,
+        "get_all exclude_configs",
+        c.job().get_all().exclude_configs(true).await,
+    );
+    ok(
+        &h,
+        "get_all exclude_configs false",
+        c.job().get_all().exclude_configs(false).await,
+    );
+    ok(
+        &h,
+        "get_all everything",
+        c.job()
+            .get_all()
+            .limit(50)
+            .cursor("a-cursor")
+            .exclude_configs(true)
+            .await,
+    );
+    h.assert_conformant(7);
+
+    // Streams over the pages. Prism's static `next_cursor` is the same on
+    // every page, which the stream rightly calls a loop after the second
+    // page, so take two.
+    let jobs: Vec<_> = ok(
+        &h,
+        "stream",
+        c.job()
+            .get_all()
+            .limit(1)
+            .exclude_configs(true)
+            .stream()
+            .take(2)
+            .try_collect()
+            .await,
+    );
+    assert_eq!(jobs.len(), 2);
+    let pages: Vec<_> = ok(
+        &h,
+        "pages",
+        c.job()
+            .get_all()
+            .limit(2)
+            .cursor("start-here")
+            .prefetch(0)
+            .pages()
+            .take(2)
+            .try_collect()
+            .await,
+    );
+    assert_eq!(pages.len(), 2);
+    // ... and the loop is reported, not followed.
+    let looped: Result<Vec<_>, _> = c.job().get_all().limit(1).stream().try_collect().await;
+    assert!(
+        matches!(looped, Err(Error::CursorLoop { .. })),
+        "{looped:?}"
+    );
+    h.assert_conformant(6);
+
+    // Waiting polls GET /job (Prism's static job stays Pending) and can
+    // cancel at the deadline.
+    let waited = c
+        .job()
+        .wait("a-job-id")
+        .poll_policy(quick_polls(Duration::from_millis(60)))
+        .cancel_on_timeout(true)
+        .await;
+    assert!(
+        matches!(waited, Err(Error::WaitTimeout { .. })),
+        "{waited:?}"
+    );
+    let updates: Vec<_> = c
+        .job()
+        .watch_with("a-job-id", quick_polls(Duration::from_millis(40)))
+        .collect()
+        .await;
+    assert!(matches!(updates.first(), Some(Ok(_))), "{updates:?}");
+    let all: Vec<_> = c
+        .job()
+        .wait_all(["job-1", "job-2"])
+        .poll_policy(quick_polls(Duration::from_millis(40)))
+        .stream()
+        .collect()
+        .await;
+    assert_eq!(all.len(), 2);
+    let submitted = c
+        .parse()
+        .run_job(&upload)
+        .wait_with(quick_polls(Duration::from_millis(40)))
+        .await;
+    assert!(
+        matches!(submitted, Err(Error::WaitTimeout { .. })),
+        "{submitted:?}"
+    );
+    h.assert_conformant(8);
+}
+
+#[tokio::test]
+#[ignore = "needs Prism: run .ci/conformance.sh"]
+async fn every_option_field_is_sent_as_the_spec_says() {
+    let mut h = Harness::start(Mode::Static).await;
+    let c = h.client.clone();
+    let page_ranges = [
+        json!({"start": 2, "end": 9}),
+        json!([{"start": 1, "end": 2}, {"start": 5, "end": 6}]),
+        json!([1, 3, 5]),
+        json!(["1-3", "7"]),
+    ];
+    let webhooks = [
+        json!({"mode": "direct", "url": "https://example.com/hook"}),
+        json!({"mode": "svix", "channels": ["parse-jobs"]}),
+    ];
+    for (i, page_range) in page_ranges.into_iter().enumerate() {
+        let groups = every_option(page_range);
+        let async_config = json!({
+            "metadata": {"team": "docs", "attempt": i},
+            "priority": true,
+            "webhook": webhooks[i % 2],
+        });
+        let config: ConfigV3AsyncConfig = serde_json::from_value(async_config.clone())
+            .expect("the SDK's async config type holds the spec's");
+
+        ok(
+            &h,
+            "run with every option",
+            c.parse()
+                .run("https://example.com/report.pdf")
+                .options(options_from(&groups))
+                .await,
+        );
+        let sent: Value = serde_json::from_slice(&h.last().request_body).unwrap();
+        let mut lost = Vec::new();
+        missing_from(&groups, &sent, "", &mut lost);
+
+        ok(
+            &h,
+            "run_job with every option",
+            c.parse()
+                .run_job("https://example.com/report.pdf")
+                .options(options_from(&groups))
+                .async_config(config)
+                .queue_priority(QueuePriority::Batch)
+                .await,
+        );
+        let sent: Value = serde_json::from_slice(&h.last().request_body).unwrap();
+        let mut expected = groups.clone();
+        expected["async"] = async_config;
+        expected["queue_priority"] = json!("batch");
+        missing_from(&expected, &sent, "", &mut lost);
+        assert!(
+            lost.is_empty(),
+            "options were lost or changed on the way out:\n{}",
+            lost.join("\n")
+        );
+    }
+    h.assert_conformant(8);
+}
+
+#[tokio::test]
+#[ignore = "needs Prism: run .ci/conformance.sh"]
+async fn random_schema_valid_responses_decode() {
+    let mut h = Harness::start(Mode::Dynamic).await;
+    let c = h.client.clone();
+    let parse_response = component_validator("ParseResponse");
+    let async_parse_response = component_validator("AsyncParseResponse");
+    let mut result_validators = std::collections::HashMap::new();
+    let mut failures = Vec::new();
+    let mut async_answers_to_sync_parse = 0;
+    let describe = |what: &str, e: &Error, last: &Exchange| {
+        format!(
+            "{what}: {e}\n  request: {}\n  response: {}",
+            last.request,
+            text(&last.response_body, 6000)
+        )
+    };
+    // More with REDUCTO_PRISM_ROUNDS, to hunt for rare shapes.
+    let rounds: usize = std::env::var("REDUCTO_PRISM_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(50);
+    for round in 0..rounds {
+        if let Err(e) = c.api_version().await {
+            failures.push(describe("api_version", &e, &h.last()));
+        }
+        let upload = match c
+            .upload(Document::bytes("# Notes", "notes.md"))
+            .extension("md")
+            .await
+        {
+            Ok(upload) => Some(upload),
+            Err(e) => {
+                failures.push(describe("upload", &e, &h.last()));
+                None
+            }
+        };
+        let input = upload.map_or_else(
+            || DocumentInput::from("https://example.com/a.pdf"),
+            DocumentInput::from,
+        );
+        match c.parse().run(input.clone()).await {
+            Ok(_) => {}
+            Err(e) => {
+                // The spec's /parse answer is anyOf ParseResponse |
+                // AsyncParseResponse; the second only answers a request
+                // with an async config, which `run` never sends, so `run`
+                // decodes a ParseResponse. Prism picks either at random.
+                let last = h.last();
+                let body: Value = serde_json::from_slice(&last.response_body).unwrap_or_default();
+                if async_parse_response.is_valid(&body) && !parse_response.is_valid(&body) {
+                    async_answers_to_sync_parse += 1;
+                } else {
+                    failures.push(describe("parse run", &e, &last));
+                }
+            }
+        }
+        if let Err(e) = c.parse().run_job(input).options(setter_options()).await {
+            failures.push(describe("parse run_job", &e, &h.last()));
+        }
+        match c.job().get(format!("job-{round}")).await {
+            Ok(job) => {
+                // An untagged union: a result that is a valid ParseResponse
+                // must come out as one, not as another kind of result.
+                let last = h.last();
+                let body: Value = serde_json::from_slice(&last.response_body).unwrap_or_default();
+                let result = &body["result"];
+                if parse_response.is_valid(result)
+                    && !matches!(job.result, Some(JobResult::ParseResponse(_)))
+                {
+                    failures.push(format!(
+                        "job get: a ParseResponse result decoded as {:?}\n  response: {}",
+                        job.result,
+                        text(&last.response_body, 6000)
+                    ));
+                }
+                // ... and whatever variant it came out as, the JSON must be
+                // valid against that variant's schema (variants are named
+                // after the spec's schemas).
+                if let Some(decoded) = &job.result {
+                    let debug = format!("{decoded:?}");
+                    let variant = debug.split('(').next().unwrap_or_default().to_owned();
+                    let validator = result_validators
+                        .entry(variant.clone())
+                        .or_insert_with(|| component_validator(&variant));
+                    let errors = schema_errors(validator, result);
+                    if !errors.is_empty() {
+                        failures.push(format!(
+                            "job get: a result decoded as {variant} but is not one:\n  {}\n  \
+                             response: {}",
+                            errors.join("\n  "),
+                            text(&last.response_body, 6000)
+                        ));
+                    }
+                }
+            }
+            Err(e) => failures.push(describe("job get", &e, &h.last())),
+        }
+        if let Err(e) = c.job().cancel(format!("job-{round}")).await {
+            failures.push(describe("job cancel", &e, &h.last()));
+        }
+        if let Err(e) = c
+            .job()
+            .get_all()
+            .limit(10)
+            .cursor("a-cursor")
+            .exclude_configs(round % 2 == 0)
+            .await
+        {
+            failures.push(describe("get_all", &e, &h.last()));
+        }
+        let streamed: Result<Vec<_>, _> = c
+            .job()
+            .get_all()
+            .limit(3)
+            .stream()
+            .take(4)
+            .try_collect()
+            .await;
+        match streamed {
+            // Random cursors may repeat or be null: both end the stream.
+            Ok(_) | Err(Error::CursorLoop { .. }) => {}
+            Err(e) => failures.push(describe("stream", &e, &h.last())),
+        }
+        let waited = c
+            .job()
+            .wait(format!("job-{round}"))
+            .poll_policy(quick_polls(Duration::from_millis(30)))
+            .await;
+        match waited {
+            Ok(_) | Err(Error::JobFailed { .. }) | Err(Error::WaitTimeout { .. }) => {}
+            Err(e) => failures.push(describe("wait", &e, &h.last())),
+        }
+    }
+    eprintln!(
+        "{async_answers_to_sync_parse} of {rounds} random /parse answers were \
+         AsyncParseResponses (allowed by the spec's anyOf, never sent for a request \
+         without an async config)"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} responses Prism generated from the spec did not decode:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+    h.assert_conformant(rounds * 8);
+}
+
+#[tokio::test]
+#[ignore = "needs Prism: run .ci/conformance.sh"]
+async fn the_specs_422_bodies_decode_as_validation_errors() {
+    for dynamic in [false, true] {
+        let mut h = Harness::start(Mode::Error422 { dynamic }).await;
+        let c = h.client.clone();
+        let rounds = if dynamic { 10 } else { 1 };
+        let mut failures = Vec::new();
+        for _ in 0..rounds {
+            let results: Vec<(&str, Option<Error>)> = vec![
+                ("upload", c.upload(Document::bytes("x", "a.md")).await.err()),
+                (
+                    "parse run",
+                    c.parse().run("https://e.com/a.pdf").await.err(),
+                ),
+                (
+                    "parse run_job",
+                    c.parse().run_job("https://e.com/a.pdf").await.err(),
+                ),
+                ("job get", c.job().get("j").await.err()),
+                ("job cancel", c.job().cancel("j").await.err()),
+                ("get_all", c.job().get_all().limit(5).await.err()),
+            ];
+            let exchanges = h.exchanges();
+            let answers = &exchanges[exchanges.len() - results.len()..];
+            for ((what, error), exchange) in results.into_iter().zip(answers) {
+                let body: Value =
+                    serde_json::from_slice(&exchange.response_body).unwrap_or_default();
+                let sent = body["detail"].as_array().map_or(0, Vec::len);
+                match error {
+                    Some(Error::UnprocessableEntity(e)) if e.validation_errors().len() == sent => {}
+                    other => failures.push(format!(
+                        "{what}: expected a 422 with {sent} validation errors, got {other:?}\n  \
+                         response: {}",
+                        text(&exchange.response_body, 3000)
+                    )),
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+        h.assert_conformant(rounds * 6);
+    }
+}
+
+/// The checks above are only as good as the proxy's reading of Prism's
+/// verdicts: requests that break the spec must show up as violations.
+#[tokio::test]
+#[ignore = "needs Prism: run .ci/conformance.sh"]
+async fn the_proxy_sees_prisms_violations() {
+    let h = Harness::start(Mode::Static).await;
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let auth = "Bearer any";
+    http.get(format!("{}/jobs?limit=0", h.base_url))
+        .header("authorization", auth)
+        .send()
+        .await
+        .unwrap();
+    http.post(format!("{}/parse_async", h.base_url))
+        .header("authorization", auth)
+        .json(&json!({"input": 5, "queue_priority": "urgent"}))
+        .send()
+        .await
+        .unwrap();
+    http.post(format!("{}/parse", h.base_url))
+        .header("authorization", auth)
+        .json(&json!({"input": "https://e.com/a.pdf", "settings": {"ocr_system": "magic"}}))
+        .send()
+        .await
+        .unwrap();
+    http.get(format!("{}/job/x", h.base_url))
+        .send()
+        .await
+        .unwrap();
+    let seen = h.exchanges();
+    assert_eq!(seen.len(), 4, "{seen:#?}");
+    for exchange in &seen[..3] {
+        let violations = exchange.violations.as_ref().and_then(Value::as_array);
+        assert!(
+            violations.is_some_and(|v| !v.is_empty()),
+            "no violation recorded for {exchange:#?}"
+        );
+        assert!(
+            !is_parse_one_of_defect(&exchange.violations),
+            "an invalid body passed as the spec defect: {exchange:#?}"
+        );
+    }
+    // No key: Prism refuses it.
+    assert_eq!(seen[3].status, 401, "{:#?}", seen[3]);
+}
