@@ -23,10 +23,8 @@
 //! but without the variable, the tests fail rather than pass silently.
 
 use std::{
-    fmt::Write as _,
     net::SocketAddr,
-    path::Path,
-    sync::{Arc, Mutex, OnceLock},
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -48,67 +46,10 @@ use reducto::{
 };
 use serde_json::{json, Value};
 
-// ------------------------------------------------------------------ spec
+mod spec_schema;
+use spec_schema::{component_validator, schema_errors, short};
 
-fn spec() -> &'static Value {
-    static SPEC: OnceLock<Value> = OnceLock::new();
-    SPEC.get_or_init(|| {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("reducto-codegen/fixtures/reducto-openapi-v1.11.57.json");
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-        serde_json::from_str(&text).expect("the spec is JSON")
-    })
-}
-
-/// A draft 2020-12 validator for `#/components/schemas/{name}`, with the
-/// whole spec as its root so that every `$ref` resolves.
-fn component_validator(name: &str) -> jsonschema::Validator {
-    let mut root = spec().clone();
-    let object = root.as_object_mut().expect("the spec is an object");
-    object.insert(
-        "$schema".into(),
-        json!("https://json-schema.org/draft/2020-12/schema"),
-    );
-    object.insert("$ref".into(), json!(format!("#/components/schemas/{name}")));
-    jsonschema::draft202012::options()
-        .should_validate_formats(true)
-        .build(&root)
-        .unwrap_or_else(|e| panic!("compiling the schema {name}: {e}"))
-}
-
-/// Every way `value` breaks `validator`, one line each (empty: valid).
-fn schema_errors(validator: &jsonschema::Validator, value: &Value) -> Vec<String> {
-    validator
-        .iter_errors(value)
-        .map(|e| {
-            let mut line = format!("at {:?}: {}", e.instance_path().as_str(), short(&e, 300));
-            if let jsonschema::error::ValidationErrorKind::AnyOf { context } = e.kind() {
-                for (i, branch) in context.iter().enumerate() {
-                    for inner in branch {
-                        let _ = write!(
-                            line,
-                            "\n      branch {i}: at {:?}: {}",
-                            inner.instance_path().as_str(),
-                            short(inner, 200)
-                        );
-                    }
-                }
-            }
-            line
-        })
-        .collect()
-}
-
-fn short(error: &impl std::fmt::Display, max: usize) -> String {
-    let text = error.to_string();
-    if text.chars().count() <= max {
-        text
-    } else {
-        format!("{}...", text.chars().take(max).collect::<String>())
-    }
-}
-
+/// A body as text for a failure message, cut to `max` characters.
 fn text(bytes: &[u8], max: usize) -> String {
     short(&String::from_utf8_lossy(bytes), max)
 }

@@ -10,7 +10,7 @@
 //! body for (401, 404, 405, 500) are checked against FastAPI's
 //! `{"detail": "..."}`, the shape Reducto's server (FastAPI) sends.
 
-use std::{collections::HashMap, path::Path, sync::OnceLock, time::Duration};
+use std::{collections::HashMap, sync::OnceLock, time::Duration};
 
 use reducto_mock::{SeedJob, Server, FAIL_MARKER};
 use reqwest::{multipart, RequestBuilder};
@@ -18,16 +18,8 @@ use serde_json::{json, Value};
 
 // ------------------------------------------------------------------ spec
 
-fn spec() -> &'static Value {
-    static SPEC: OnceLock<Value> = OnceLock::new();
-    SPEC.get_or_init(|| {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("reducto-codegen/fixtures/reducto-openapi-v1.11.57.json");
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-        serde_json::from_str(&text).expect("the spec is JSON")
-    })
-}
+mod spec_schema;
+use spec_schema::{component, published_spec as spec, schema_errors, short, validator};
 
 /// Where the published spec contradicts itself, and how the relaxed spec
 /// resolves it. Each entry is checked to still be needed (see
@@ -70,17 +62,6 @@ fn route(path: &str, method: &str, status: u16) -> Value {
     schema.clone()
 }
 
-/// A schema of `#/components/schemas`.
-fn component(name: &str) -> Value {
-    assert!(
-        spec()["components"]["schemas"][name].is_object(),
-        "no schema {name} in the spec"
-    );
-    json!({ "$ref": format!("#/components/schemas/{name}") })
-}
-
-/// FastAPI's `HTTPException` body, for statuses the spec documents no body
-/// for.
 fn detail_message() -> Value {
     json!({
         "type": "object",
@@ -100,42 +81,11 @@ struct Checker {
 impl Checker {
     fn errors(&mut self, relaxed: bool, schema: &Value, body: &Value) -> Vec<String> {
         let key = (relaxed, schema.to_string());
-        let validator = self.validators.entry(key).or_insert_with(|| {
-            let mut root = if relaxed { relaxed_spec() } else { spec() }.clone();
-            let object = root.as_object_mut().expect("the spec is an object");
-            object.insert(
-                "$schema".into(),
-                json!("https://json-schema.org/draft/2020-12/schema"),
-            );
-            object.insert("$defs".into(), json!({ "target": schema }));
-            object.insert("$ref".into(), json!("#/$defs/target"));
-            jsonschema::draft202012::options()
-                .should_validate_formats(true)
-                .build(&root)
-                .unwrap_or_else(|e| panic!("compiling {schema}: {e}"))
-        });
-        validator
-            .iter_errors(body)
-            .map(|e| {
-                let mut line = format!(
-                    "at JSON path {:?}: {}",
-                    e.instance_path().as_str(),
-                    short(&e.to_string(), 300)
-                );
-                if let jsonschema::error::ValidationErrorKind::AnyOf { context } = e.kind() {
-                    for (i, branch) in context.iter().enumerate() {
-                        for inner in branch {
-                            line.push_str(&format!(
-                                "\n      anyOf branch {i}: at {:?}: {}",
-                                inner.instance_path().as_str(),
-                                short(&inner.to_string(), 200)
-                            ));
-                        }
-                    }
-                }
-                line
-            })
-            .collect()
+        let validator = self
+            .validators
+            .entry(key)
+            .or_insert_with(|| validator(if relaxed { relaxed_spec() } else { spec() }, schema));
+        schema_errors(validator, body)
     }
 
     fn check_with(&mut self, relaxed: bool, what: &str, schema: &Value, body: &Value) {
@@ -191,14 +141,6 @@ impl Checker {
             self.checked,
             self.failures.join("\n\n")
         );
-    }
-}
-
-fn short(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_owned()
-    } else {
-        format!("{}...", text.chars().take(max).collect::<String>())
     }
 }
 
