@@ -8,6 +8,7 @@
 //!
 //! [`subset`] and the `reducto-codegen import` command produce `openapi.yaml`
 //! from the spec Reducto publishes, so updating the contract is one command.
+#![warn(missing_docs)]
 
 pub mod rewrite;
 pub mod subset;
