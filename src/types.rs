@@ -155,6 +155,8 @@ open_enum! {
         Pipeline = "Pipeline",
         /// `/classify`.
         Classify = "Classify",
+        /// Chart extraction (new in v1.12.20).
+        Chart = "Chart",
     }
 }
 

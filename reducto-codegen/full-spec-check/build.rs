@@ -1,4 +1,4 @@
-//! Generates bindings from Reducto's WHOLE published spec (17 operations)
+//! Generates bindings from Reducto's older published spec (v1.11.57, whole)
 //! with the same kind of configuration the `reducto` crate uses, and writes
 //! a report of what the generator did next to them, for the tests.
 

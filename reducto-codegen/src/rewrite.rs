@@ -46,6 +46,16 @@ pub const ALL: &[Rewrite] = &[
         apply: const_to_enum,
     },
     Rewrite {
+        name: "numeric_enums_to_plain_numbers",
+        why: "typify generates an integer or number `enum` (and so an integer `const`, after \
+              const_to_enum: ChartUsage.num_charts in v1.12.20) as a newtype with a \
+              hand-written schemars 0.8 `JsonSchema` impl that does not compile against \
+              schemars 1; a plain number that lists its values in the description compiles, \
+              and also decodes the value a newer server may send instead of failing; run \
+              after const_to_enum",
+        apply: numeric_enums_to_plain_numbers,
+    },
+    Rewrite {
         name: "exclusive_bounds_to_3_0",
         why: "3.1 numeric exclusiveMinimum/exclusiveMaximum become minimum/maximum plus the 3.0 boolean",
         apply: exclusive_bounds_to_3_0,
@@ -256,6 +266,36 @@ pub fn const_to_enum(doc: &mut Value) -> usize {
             schema.insert("enum".into(), json!([value]));
             n += 1;
         }
+    });
+    n
+}
+
+/// An `integer` or `number` schema with an `enum` loses the `enum`; the
+/// values it listed move to its description ("Always 1." / "One of: 1, 2.").
+pub fn numeric_enums_to_plain_numbers(doc: &mut Value) -> usize {
+    let mut n = 0;
+    for_each_schema(doc, &mut |schema, _| {
+        let numeric = matches!(
+            schema.get("type").and_then(Value::as_str),
+            Some("integer" | "number")
+        );
+        if !numeric {
+            return;
+        }
+        let Some(Value::Array(values)) = schema.remove("enum") else {
+            return;
+        };
+        let listed: Vec<String> = values.iter().map(Value::to_string).collect();
+        let note = match listed.as_slice() {
+            [only] => format!("Always {only}."),
+            _ => format!("One of: {}.", listed.join(", ")),
+        };
+        let description = match schema.get("description").and_then(Value::as_str) {
+            Some(text) if !text.is_empty() => format!("{text}\n\n{note}"),
+            _ => note,
+        };
+        schema.insert("description".into(), Value::String(description));
+        n += 1;
     });
     n
 }
@@ -601,6 +641,28 @@ mod tests {
             s(&doc)["properties"]["type"],
             json!({ "type": "string", "enum": ["full"] })
         );
+    }
+
+    #[test]
+    fn numeric_enums_become_plain_numbers_with_values_described() {
+        let mut doc = component(json!({ "properties": {
+            "num_charts": { "type": "integer", "const": 1, "default": 1 },
+            "level": { "type": "number", "enum": [1, 2.5], "description": "How much." },
+            "mode": { "type": "string", "enum": ["a", "b"] },
+        }}));
+        const_to_enum(&mut doc);
+        assert_eq!(numeric_enums_to_plain_numbers(&mut doc), 2);
+        let p = &s(&doc)["properties"];
+        assert_eq!(
+            p["num_charts"],
+            json!({ "type": "integer", "default": 1, "description": "Always 1." })
+        );
+        assert_eq!(
+            p["level"],
+            json!({ "type": "number", "description": "How much.\n\nOne of: 1, 2.5." })
+        );
+        // String enums are typify's to generate (and the open enums' to hoist).
+        assert_eq!(p["mode"], json!({ "type": "string", "enum": ["a", "b"] }));
     }
 
     #[test]

@@ -1,20 +1,9 @@
-//! Cutting Reducto's whole published spec down to the operations this crate
-//! wraps, with every schema they reference and nothing else.
+//! Operations of a spec, and cutting a spec down to some of its operations
+//! with every schema they reference and nothing else (for fixtures and tests).
 
 use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
-
-/// The operations the `reducto` crate wraps, as `(method, path)`.
-pub const CRATE_OPERATIONS: &[(&str, &str)] = &[
-    ("post", "/upload"),
-    ("post", "/parse"),
-    ("post", "/parse_async"),
-    ("get", "/job/{job_id}"),
-    ("post", "/cancel/{job_id}"),
-    ("get", "/jobs"),
-    ("get", "/version"),
-];
 
 const METHODS: &[&str] = &[
     "get", "put", "post", "delete", "options", "head", "patch", "trace",

@@ -85,9 +85,17 @@ fn every_rewrite_ran_and_did_its_work_on_the_whole_spec() {
     let ran: Vec<&str> = report::REWRITES.iter().map(|(name, _)| *name).collect();
     let all: Vec<&str> = rewrite::ALL.iter().map(|r| r.name).collect();
     assert_eq!(ran, all, "the build report lists every rewrite, in order");
-    // The whole spec exercises every rewrite.
+    // The whole spec exercises every rewrite but those written for what
+    // only newer specs have.
+    const NEWER_SPECS_ONLY: &[&str] = &[
+        // The first integer `const` is v1.12.20's ChartUsage.num_charts.
+        "numeric_enums_to_plain_numbers",
+    ];
     for (name, places) in report::REWRITES {
-        assert!(*places > 0, "{name} changed nothing in the whole spec");
+        assert!(
+            *places > 0 || NEWER_SPECS_ONLY.contains(name),
+            "{name} changed nothing in the whole spec"
+        );
     }
     let places = |name: &str| report::REWRITES.iter().find(|(n, _)| *n == name).unwrap().1;
     assert_eq!(places("drop_multipart_operations"), 1, "only POST /upload");
