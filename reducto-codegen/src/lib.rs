@@ -10,6 +10,7 @@
 //! from the spec Reducto publishes, so updating the contract is one command.
 #![warn(missing_docs)]
 
+pub mod diff;
 pub mod rewrite;
 pub mod subset;
 

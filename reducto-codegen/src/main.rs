@@ -3,15 +3,25 @@
 //! `openapi.yaml`), unchanged in form: still OpenAPI 3.1, as Reducto
 //! publishes it, only re-serialised as YAML. The `reducto` crate wraps every
 //! operation, so nothing is cut; `build.rs` does the rest.
+//!
+//! `reducto-codegen diff OLD NEW`: prints what going from spec `OLD` to spec
+//! `NEW` changes for users of the crate, as a Markdown changelog section
+//! (see `reducto_codegen::diff`).
 
 use std::process::ExitCode;
 
 use reducto_codegen::subset::operations;
 
-const USAGE: &str = "usage: reducto-codegen import <published-spec.json|yaml> [out.yaml]";
+const USAGE: &str = "usage: reducto-codegen import <published-spec.json|yaml> [out.yaml]\n       \
+                     reducto-codegen diff <old-spec> <new-spec>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [cmd, old, new] = args.as_slice() {
+        if cmd == "diff" {
+            return diff(old, new);
+        }
+    }
     let (input, output) = match args.as_slice() {
         [cmd, input] if cmd == "import" => (input.as_str(), "openapi.yaml"),
         [cmd, input, output] if cmd == "import" => (input.as_str(), output.as_str()),
@@ -53,4 +63,21 @@ fn import(input: &str, output: &str) -> Result<String, String> {
         "wrote {output}: {operations} operations, {schemas} schemas, version {}",
         doc["info"]["version"].as_str().unwrap_or("?")
     ))
+}
+
+fn diff(old: &str, new: &str) -> ExitCode {
+    let read = |path: &str| -> Result<serde_json::Value, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("reading {path}: {e}"))?;
+        reducto_codegen::parse_spec(&text).map_err(|e| format!("{path}: {e}"))
+    };
+    match (read(old), read(new)) {
+        (Ok(old), Ok(new)) => {
+            print!("{}", reducto_codegen::diff::diff(&old, &new));
+            ExitCode::SUCCESS
+        }
+        (Err(message), _) | (_, Err(message)) => {
+            eprintln!("reducto-codegen: {message}");
+            ExitCode::FAILURE
+        }
+    }
 }

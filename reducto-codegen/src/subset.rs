@@ -85,7 +85,7 @@ pub fn subset(doc: &Value, keep: &[(&str, &str)]) -> Result<Value, Vec<String>> 
     Ok(out)
 }
 
-fn collect_refs(v: &Value, out: &mut Vec<String>) {
+pub(crate) fn collect_refs(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::Object(map) => {
             for (key, child) in map {
