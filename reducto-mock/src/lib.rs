@@ -97,6 +97,7 @@
 #![warn(missing_docs)]
 
 mod faults;
+mod ops;
 mod record;
 mod results;
 mod routes;
