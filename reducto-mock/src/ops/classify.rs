@@ -152,6 +152,7 @@ impl Op for Classify {
                 })
             })
             .collect();
+        // Reducto omits `extra_metadata` when it is empty.
         let mut extra = Map::new();
         if !config.groups.is_empty() {
             let group = config
@@ -166,8 +167,7 @@ impl Op for Classify {
             extra.insert("grouping".to_owned(), json!(group));
         }
         let pages = parsed.num_pages;
-        Ok(Finished {
-            response: json!({
+        let mut response = json!({
                 "response_type": "classify",
                 "job_id": "",
                 "result": work.state.inline_or_url(json!({ "category": category }), config.force_url),
@@ -178,10 +178,11 @@ impl Op for Classify {
                     "credits": pages as f64,
                     "usage_breakdown": null,
                 },
-                "extra_metadata": extra,
                 "duration": 0.0,
-            }),
-            pages,
-        })
+        });
+        if !extra.is_empty() {
+            response["extra_metadata"] = Value::Object(extra);
+        }
+        Ok(Finished { response, pages })
     }
 }
