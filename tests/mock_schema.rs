@@ -432,6 +432,11 @@ async fn async_jobs_in_every_state() {
         SeedJob::failed("The document is encrypted"),
         SeedJob::with_status("Idle"),
         SeedJob::completed().job_type("Parse"),
+        SeedJob::completed().job_type("Extract"),
+        SeedJob::completed().job_type("Split"),
+        SeedJob::completed().job_type("Classify"),
+        SeedJob::completed().job_type("Edit"),
+        SeedJob::completed().job_type("Pipeline"),
     ]);
     for job_id in &seeded {
         let (status, body) = send(fast.get(&format!("/job/{job_id}"))).await;

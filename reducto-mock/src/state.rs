@@ -201,8 +201,11 @@ pub struct SeedJob {
     /// `reason` reported by `GET /job/{id}`.
     pub reason: Option<String>,
     /// `result` reported by `GET /job/{id}`. `None` with status
-    /// `"Completed"` serves a small generated `ParseResponse`; `None`
-    /// otherwise serves `null`.
+    /// `"Completed"` serves a small generated response of the job type's
+    /// kind: for `Extract`, `Split`, `Classify`, `Edit` and `Pipeline`, what
+    /// that operation answers (with default options) for a placeholder
+    /// document naming the job; a `ParseResponse` for `Parse` and any other
+    /// type. `None` otherwise serves `null`.
     pub result: Option<Value>,
 }
 
@@ -408,14 +411,26 @@ impl AppState {
     }
 
     pub(crate) fn seed(&self, jobs: impl IntoIterator<Item = SeedJob>) -> Vec<String> {
-        let mut store = lock(&self.store);
         let now = SystemTime::now();
-        jobs.into_iter()
-            .map(|seed| {
+        // Results of the other operations are made before the store is
+        // locked: making one may store a document.
+        let jobs: Vec<(String, SeedJob)> = jobs
+            .into_iter()
+            .map(|mut seed| {
                 let id = seed
                     .job_id
                     .clone()
                     .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+                if seed.result.is_none() && seed.status == "Completed" {
+                    let secs = seed.duration.unwrap_or(0.0);
+                    seed.result = crate::ops::seeded_response(self, &seed.job_type, &id, secs);
+                }
+                (id, seed)
+            })
+            .collect();
+        let mut store = lock(&self.store);
+        jobs.into_iter()
+            .map(|(id, seed)| {
                 let key = store.next_key(seed.created_at.unwrap_or(now));
                 let job = Job {
                     key,

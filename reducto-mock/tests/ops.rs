@@ -577,3 +577,41 @@ async fn configure_webhook_returns_a_portal_url() {
         .expect("send");
     assert_eq!(unauthenticated.status(), 401);
 }
+
+#[tokio::test]
+async fn seeded_completed_jobs_serve_a_result_of_their_kind() {
+    let s = fast().await;
+    let kinds = [
+        ("Extract", "v3_extract"),
+        ("Split", "split"),
+        ("Classify", "classify"),
+        ("Edit", "edit"),
+        ("Pipeline", "pipeline"),
+        ("Parse", "parse"),
+        ("Hologram", "parse"),
+    ];
+    let ids = s.seed_jobs(
+        kinds
+            .iter()
+            .map(|(kind, _)| reducto_mock::SeedJob::completed().job_type(*kind)),
+    );
+    for ((kind, response_type), id) in kinds.iter().zip(&ids) {
+        let (status, body) = job(&s, id).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["type"], *kind);
+        assert_eq!(body["result"]["response_type"], *response_type, "{body}");
+        assert_eq!(body["result"]["job_id"], id.as_str(), "{body}");
+    }
+    // The seeded edit's document is served.
+    let (_, edit) = job(&s, &ids[3]).await;
+    let url = edit["result"]["document_url"].as_str().expect("url");
+    let text = client()
+        .get(url)
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("text");
+    assert!(text.contains(&ids[3]), "{text}");
+}

@@ -104,7 +104,8 @@ impl Op for Edit {
 
     fn run(config: &Config, work: &Work<'_>) -> Result<Finished, String> {
         let response = respond(config, work.state, work.docs)?;
-        Ok(Finished { response, pages: 1 })
+        let pages = response["usage"]["num_pages"].as_u64().unwrap_or(1);
+        Ok(Finished { response, pages })
     }
 }
 

@@ -425,6 +425,42 @@ async fn run_op<O: Op>(
     }
 }
 
+/// The response a seeded `Completed` job of `job_type` serves when the test
+/// gave none: what the operation answers, with default options, for a
+/// placeholder document naming the job. `None` for `Parse` and unknown
+/// types (the caller serves a `ParseResponse`).
+pub(crate) fn seeded_response(
+    state: &AppState,
+    job_type: &str,
+    job_id: &str,
+    secs: f64,
+) -> Option<Value> {
+    fn seeded<O: Op>(body: Value, work: &Work<'_>) -> Option<Finished> {
+        let config = O::config(&mut Body::from_value(body));
+        O::run(&config, work).ok()
+    }
+    let placeholder = format!("Placeholder document of seeded job {job_id}.\n");
+    let docs = [Source::File {
+        file_id: format!("jobid://{job_id}"),
+        filename: None,
+        ext: Some("txt".to_owned()),
+        bytes: placeholder.into(),
+    }];
+    let work = Work { state, docs: &docs };
+    let finished = match job_type {
+        "Extract" => seeded::<extract::Extract>(json!({}), &work),
+        "Split" => seeded::<split::Split>(json!({ "split_description": [] }), &work),
+        "Classify" => seeded::<classify::Classify>(
+            json!({ "classification_schema": [{ "category": "document", "criteria": [] }] }),
+            &work,
+        ),
+        "Edit" => seeded::<edit::Edit>(json!({ "edit_instructions": "" }), &work),
+        "Pipeline" => pipeline::seeded(&work),
+        _ => None,
+    }?;
+    Some(finished.stamp(job_id, secs))
+}
+
 impl From<Vec<Value>> for StartError {
     fn from(errors: Vec<Value>) -> Self {
         StartError::Invalid(errors)

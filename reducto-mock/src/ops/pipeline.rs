@@ -110,6 +110,16 @@ pub(crate) fn validate(definition: &Value) -> Result<(), String> {
     })
 }
 
+/// A parse-only pipeline's response (for seeded jobs).
+pub(crate) fn seeded(work: &Work<'_>) -> Option<Finished> {
+    let steps = Steps {
+        split: None,
+        extract: None,
+        edit: None,
+    };
+    run_steps(&steps, work).ok()
+}
+
 impl Op for Pipeline {
     const JOB_TYPE: &'static str = "Pipeline";
     type Config = Config;
@@ -142,57 +152,60 @@ impl Op for Pipeline {
             .ok_or_else(|| format!("Pipeline not found: {}", config.pipeline_id))?;
         // Checked when the server started.
         let steps = steps(definition).map_err(|_| "Invalid pipeline definition".to_owned())?;
-        let parsed = work.parse()?;
-        let pages = parsed.num_pages;
-        let (full, _) = state.finish_result(
-            results::parse(work.docs, state.config.chunk_size, None)?,
-            false,
-        );
-        let stamp = |response: Value| Finished { response, pages }.stamp(&super::new_id(), 0.0);
-        let parse = stamp(results::parse_response("", 0.0, pages, full));
-        let split = steps.split.as_ref().map(|c| {
-            (
-                c,
-                split::assign(c, &parsed),
-                stamp(split::respond(c, state, &parsed)),
-            )
-        });
-        let extract = steps.extract.as_ref().map(|c| match &split {
-            Some((_, assigned, _)) => Value::Array(
-                assigned
-                    .iter()
-                    .filter(|a| !a.pages.is_empty())
-                    .map(|a| {
-                        let blocks = extract::blocks_on(&parsed, &a.pages);
-                        let pages_in = a.pages.len() as u64;
-                        json!({
-                            "split_name": a.name,
-                            "page_range": a.pages,
-                            "partition": null,
-                            "result": stamp(extract::respond(c, state, &blocks, pages_in)),
-                        })
-                    })
-                    .collect(),
-            ),
-            None => stamp(extract::respond(c, state, &parsed.blocks, pages)),
-        });
-        let edit = match &steps.edit {
-            Some(c) => Some(stamp(edit::respond(c, state, work.docs)?)),
-            None => None,
-        };
-        Ok(Finished {
-            response: json!({
-                "response_type": "pipeline",
-                "job_id": "",
-                "usage": super::parse_usage(pages),
-                "result": {
-                    "parse": parse,
-                    "extract": extract,
-                    "split": split.map(|(_, _, r)| r),
-                    "edit": edit,
-                },
-            }),
-            pages,
-        })
+        run_steps(&steps, work)
     }
+}
+
+/// Parse, then the configured steps.
+fn run_steps(steps: &Steps, work: &Work<'_>) -> Result<Finished, String> {
+    let state = work.state;
+    let parsed = work.parse()?;
+    let pages = parsed.num_pages;
+    let full = state.inline_or_url(parsed.full_result.clone(), false);
+    let stamp = |response: Value| Finished { response, pages }.stamp(&super::new_id(), 0.0);
+    let parse = stamp(results::parse_response("", 0.0, pages, full));
+    let split = steps.split.as_ref().map(|c| {
+        (
+            c,
+            split::assign(c, &parsed),
+            stamp(split::respond(c, state, &parsed)),
+        )
+    });
+    let extract = steps.extract.as_ref().map(|c| match &split {
+        Some((_, assigned, _)) => Value::Array(
+            assigned
+                .iter()
+                .filter(|a| !a.pages.is_empty())
+                .map(|a| {
+                    let blocks = extract::blocks_on(&parsed, &a.pages);
+                    let pages_in = a.pages.len() as u64;
+                    json!({
+                        "split_name": a.name,
+                        "page_range": a.pages,
+                        "partition": null,
+                        "result": stamp(extract::respond(c, state, &blocks, pages_in)),
+                    })
+                })
+                .collect(),
+        ),
+        None => stamp(extract::respond(c, state, &parsed.blocks, pages)),
+    });
+    let edit = match &steps.edit {
+        Some(c) => Some(stamp(edit::respond(c, state, work.docs)?)),
+        None => None,
+    };
+    Ok(Finished {
+        response: json!({
+            "response_type": "pipeline",
+            "job_id": "",
+            "usage": super::parse_usage(pages),
+            "result": {
+                "parse": parse,
+                "extract": extract,
+                "split": split.map(|(_, _, r)| r),
+                "edit": edit,
+            },
+        }),
+        pages,
+    })
 }
