@@ -41,6 +41,11 @@ use crate::state::{AppState, Finished};
 /// Deepest schema nesting followed (recursive schemas stop there).
 const MAX_DEPTH: usize = 32;
 
+/// Steps to resolve one schema at most: unions whose `$ref`s lead back to
+/// themselves would otherwise take exponential time. Such a schema is not
+/// found.
+const NODE_BUDGET: u32 = 100_000;
+
 /// The extract operation.
 pub(crate) struct Extract;
 
@@ -169,16 +174,21 @@ fn extract(config: &Config, blocks: &[Block]) -> Extracted {
         .map(|b| b.content.as_str())
         .collect::<Vec<_>>()
         .join("\n");
-    let mut filler = Filler {
+    let schemas = Schemas {
         root: &config.schema,
+        budget: std::cell::Cell::new(NODE_BUDGET),
+    };
+    let mut filler = Filler {
+        root: &schemas,
         blocks,
         doc: &doc,
         citations: config.citations,
         fields: 0,
         missing: 0,
+        filling: Vec::new(),
     };
     let empty = config.schema.as_object().is_some_and(Map::is_empty);
-    let value = match node(&config.schema, &config.schema, 0) {
+    let value = match resolve(&schemas, &config.schema, 0) {
         // No schema (the default `{}`): nothing to extract.
         _ if empty => json!({}),
         Some(n) => match n.shape {
@@ -203,6 +213,13 @@ fn extract(config: &Config, blocks: &[Block]) -> Extracted {
 
 // ---------------------------------------------------------------- schemas
 
+/// The schema being filled (the root of its `$ref`s) and what is left of
+/// [`NODE_BUDGET`].
+struct Schemas<'s> {
+    root: &'s Value,
+    budget: std::cell::Cell<u32>,
+}
+
 /// What a schema describes, after `$ref`s and unions are followed.
 enum Shape<'s> {
     Object(&'s Map<String, Value>),
@@ -221,12 +238,20 @@ struct Node<'s> {
     description: Option<&'s str>,
 }
 
-/// The node of `schema`; `None` past [`MAX_DEPTH`] or at a `$ref` that
-/// does not resolve.
-fn node<'s>(root: &'s Value, schema: &'s Value, depth: usize) -> Option<Node<'s>> {
-    if depth > MAX_DEPTH {
+/// The node of `schema`; `None` past [`MAX_DEPTH`], [`NODE_BUDGET`] or at
+/// a `$ref` that does not resolve.
+fn resolve<'s>(root: &Schemas<'s>, schema: &'s Value, depth: usize) -> Option<Node<'s>> {
+    root.budget.set(NODE_BUDGET);
+    node(root, schema, depth)
+}
+
+/// [`resolve`]'s recursion.
+fn node<'s>(root: &Schemas<'s>, schema: &'s Value, depth: usize) -> Option<Node<'s>> {
+    let left = root.budget.get();
+    if depth > MAX_DEPTH || left == 0 {
         return None;
     }
+    root.budget.set(left - 1);
     let text = |k: &str| schema.get(k).and_then(Value::as_str);
     let with_doc = |mut n: Node<'s>| {
         n.title = text("title").or(n.title);
@@ -234,7 +259,7 @@ fn node<'s>(root: &'s Value, schema: &'s Value, depth: usize) -> Option<Node<'s>
         n
     };
     if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
-        let target = r.strip_prefix('#').and_then(|p| root.pointer(p))?;
+        let target = r.strip_prefix('#').and_then(|p| root.root.pointer(p))?;
         return node(root, target, depth + 1).map(with_doc);
     }
     if let Some([only]) = schema
@@ -358,12 +383,15 @@ fn best<'f>(name: &str, node: &Node<'_>, scope: &[&'f Field]) -> Option<&'f Fiel
 // ---------------------------------------------------------------- filling
 
 struct Filler<'a> {
-    root: &'a Value,
+    root: &'a Schemas<'a>,
     blocks: &'a [Block],
     doc: &'a str,
     citations: Option<Citations>,
     fields: usize,
     missing: usize,
+    /// The objects being filled, innermost last: a recursive schema
+    /// (`Node { children: Vec<Node> }`) stops where it would repeat.
+    filling: Vec<*const Map<String, Value>>,
 }
 
 /// Where a value came from: a block and the text in it.
@@ -382,9 +410,14 @@ impl Filler<'_> {
         depth: usize,
     ) -> Result<Value, Value> {
         let mut out = Map::new();
+        let id: *const Map<String, Value> = props;
+        if self.filling.contains(&id) {
+            return Err(Value::Object(out));
+        }
+        self.filling.push(id);
         let mut found = false;
         for (name, schema) in props {
-            let Some(node) = node(self.root, schema, depth + 1) else {
+            let Some(node) = resolve(self.root, schema, depth + 1) else {
                 continue;
             };
             match self.value(name, &node, scope, depth + 1) {
@@ -398,6 +431,7 @@ impl Filler<'_> {
                 None => self.missing += 1,
             }
         }
+        self.filling.pop();
         if found {
             Ok(Value::Object(out))
         } else {
@@ -421,13 +455,13 @@ impl Filler<'_> {
                 let hay = field.map_or(self.doc, |f| f.value.as_str());
                 let (value, at) = find_enum(values, hay)?;
                 let origin = match field {
-                    Some(f) => Origin {
+                    Some(f) => Some(Origin {
                         block: f.block,
                         text: &f.text,
-                    },
-                    None => self.block_with(at)?,
+                    }),
+                    None => self.block_with(at),
                 };
-                Some(self.leaf(value.clone(), Some(origin)))
+                Some(self.leaf(value.clone(), origin))
             }
             scalar => {
                 let field = best(name, node, scope)?;
@@ -450,7 +484,7 @@ impl Filler<'_> {
         scope: &[&Field],
         depth: usize,
     ) -> Value {
-        let item = items.and_then(|i| node(self.root, i, depth + 1));
+        let item = items.and_then(|i| resolve(self.root, i, depth + 1));
         let Some(item) = item else {
             return json!([]);
         };
@@ -468,7 +502,7 @@ impl Filler<'_> {
                     .collect();
                 let named = lines.iter().any(|f| {
                     props.iter().any(|(p, s)| {
-                        node(self.root, s, depth + 2).is_some_and(|n| fit(p, &n, f) == 3)
+                        resolve(self.root, s, depth + 2).is_some_and(|n| fit(p, &n, f) == 3)
                     })
                 });
                 if named {
@@ -746,9 +780,21 @@ mod tests {
             json!([{ "kind": "invoice" }])
         );
         assert_eq!(run(json!({}), false, INVOICE).result, json!([{}]));
-        // A recursive schema ends instead of looping.
+        // A recursive schema ends instead of looping, a branching one in
+        // bounded time.
         let recursive = json!({ "$ref": "#", "properties": { "me": { "$ref": "#" } } });
-        let _ = run(recursive, false, INVOICE);
+        assert_eq!(run(recursive, false, INVOICE).result, json!([{}]));
+        let branching = json!({
+            "properties": {
+                "a": { "$ref": "#" }, "b": { "$ref": "#" },
+                "c": { "anyOf": [{ "$ref": "#" }, { "$ref": "#" }] },
+                "loop": { "$ref": "#/$defs/L" },
+                "total": { "type": "number" }
+            },
+            "$defs": { "L": { "anyOf": [{ "$ref": "#/$defs/L" }, { "$ref": "#/$defs/L" }] } }
+        });
+        let out = run(branching, false, INVOICE);
+        assert_eq!(out.result[0]["total"], 1523.5);
     }
 
     #[test]

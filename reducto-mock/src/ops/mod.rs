@@ -23,7 +23,7 @@ use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
 use crate::results::{self, Parsed, Source};
-use crate::routes::{self, auth_error, detail, validation, verr, InputRef, StartError};
+use crate::routes::{self, auth_error, detail, validation, verr, InputRef};
 use crate::state::{AppState, Finished, NewJob};
 
 pub(crate) mod classify;
@@ -113,9 +113,9 @@ impl Body {
     pub(crate) fn require(&mut self, path: &[&str]) -> Option<Value> {
         let found = self.get(path).cloned();
         if found.is_none() {
-            let parent = self
-                .get(&path[..path.len() - 1])
-                .cloned()
+            let parent = path
+                .split_last()
+                .and_then(|(_, parent)| self.get(parent).cloned())
                 .unwrap_or(Value::Null);
             self.error(path, "Field required", "missing", parent);
         }
@@ -459,12 +459,6 @@ pub(crate) fn seeded_response(
         _ => None,
     }?;
     Some(finished.stamp(job_id, secs))
-}
-
-impl From<Vec<Value>> for StartError {
-    fn from(errors: Vec<Value>) -> Self {
-        StartError::Invalid(errors)
-    }
 }
 
 // ---------------------------------------------------------------- deletes
