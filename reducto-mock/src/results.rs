@@ -275,10 +275,9 @@ fn chunk_json(blocks: &[&Block]) -> Value {
 
 /// A `ParseResponse` object.
 ///
-/// `response_type` is not in the v1.11.57 spec: newer API versions add it
-/// and the official Python SDK (0.25) uses it to tell a `ParseResponse` from
-/// an `AsyncParseResponse`. The spec allows extra properties, and a client
-/// built on the older spec must ignore it anyway.
+/// `response_type` (v1.12.20's discriminator of job results; not in
+/// v1.11.57, whose clients must ignore it) tells it from the other
+/// operations' responses, as the official Python SDK (0.25) reads it.
 pub(crate) fn parse_response(job_id: &str, duration: f64, num_pages: u64, result: Value) -> Value {
     json!({
         "response_type": "parse",
