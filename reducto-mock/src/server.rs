@@ -96,8 +96,9 @@ impl ServerBuilder {
         self
     }
 
-    /// Delay before `POST /parse` answers (default none). The job is listed
-    /// as `Pending` meanwhile.
+    /// Delay before a synchronous request (`POST /parse`, `/extract`,
+    /// `/split`, `/classify`, `/edit`, `/pipeline`) answers (default none).
+    /// Its job is listed as `Pending` meanwhile.
     pub fn sync_latency(mut self, d: Duration) -> Self {
         self.config.sync_latency = d;
         self
