@@ -161,7 +161,8 @@ fn single(content: String) -> Block {
     }
 }
 
-fn is_text_ext(ext: &str) -> bool {
+/// Whether the mock reads a document with this extension as text.
+pub(crate) fn is_text_ext(ext: &str) -> bool {
     // `tar.gz`-style extensions: the last part decides.
     let ext = ext.rsplit('.').next().unwrap_or(ext);
     ["txt", "md", "markdown", "text"]

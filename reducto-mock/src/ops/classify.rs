@@ -53,44 +53,9 @@ impl Op for Classify {
             );
         }
         for (i, item) in items.iter().enumerate() {
-            let loc = |k: &str| json!(["body", "classification_schema", i, k]);
-            let category = match item.get("category") {
-                Some(Value::String(s)) => Some(s.clone()),
-                other => {
-                    let (msg, kind) = match other {
-                        None => ("Field required", "missing"),
-                        Some(_) => ("Input should be a valid string", "string_type"),
-                    };
-                    body.error_at(
-                        loc("category"),
-                        msg,
-                        kind,
-                        other.cloned().unwrap_or_else(|| item.clone()),
-                    );
-                    None
-                }
-            };
-            let criteria = match item.get("criteria") {
-                Some(Value::Array(c)) if c.iter().all(Value::is_string) => Some(
-                    c.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect(),
-                ),
-                other => {
-                    let (msg, kind) = match other {
-                        None => ("Field required", "missing"),
-                        Some(_) => ("Input should be a valid list of strings", "list_type"),
-                    };
-                    body.error_at(
-                        loc("criteria"),
-                        msg,
-                        kind,
-                        other.cloned().unwrap_or_else(|| item.clone()),
-                    );
-                    None
-                }
-            };
+            let at = ("classification_schema", i, item);
+            let category = body.item_string(at, "category", true);
+            let criteria = body.item_strings(at, "criteria");
             if let (Some(c), Some(k)) = (category, criteria) {
                 categories.push((c, k));
             }

@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 
 use super::text;
 use super::{Body, Op, Work};
-use crate::results::{Source, FAIL_MARKER, FAIL_REASON};
+use crate::results::{self, Source, FAIL_MARKER, FAIL_REASON};
 use crate::state::{AppState, Finished};
 
 /// The edit operation.
@@ -126,14 +126,7 @@ pub(crate) fn respond(config: &Config, state: &AppState, docs: &[Source]) -> Res
     if memchr::memmem::find(bytes, FAIL_MARKER.as_bytes()).is_some() {
         return Err(FAIL_REASON.to_owned());
     }
-    let is_text = ext
-        .as_deref()
-        .and_then(|e| e.rsplit('.').next())
-        .is_some_and(|e| {
-            ["txt", "md", "markdown", "text"]
-                .iter()
-                .any(|t| t.eq_ignore_ascii_case(e))
-        });
+    let is_text = ext.as_deref().is_some_and(results::is_text_ext);
     let (content_type, edited) = if is_text {
         let mut lines = config
             .instructions

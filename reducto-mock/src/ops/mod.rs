@@ -222,6 +222,66 @@ impl Body {
         }
     }
 
+    /// String field `key` of `item`, item `i` of the list at `list`
+    /// (`null` counts as absent when not `required`).
+    pub(crate) fn item_string(
+        &mut self,
+        (list, i, item): (&str, usize, &Value),
+        key: &str,
+        required: bool,
+    ) -> Option<String> {
+        match item.get(key) {
+            Some(Value::String(s)) => Some(s.clone()),
+            None | Some(Value::Null) if !required => None,
+            other => {
+                self.item_error((list, i, item), key, other, "a valid string", "string_type");
+                None
+            }
+        }
+    }
+
+    /// Required list-of-strings field `key` of list item `i` (see
+    /// [`Body::item_string`]).
+    pub(crate) fn item_strings(
+        &mut self,
+        (list, i, item): (&str, usize, &Value),
+        key: &str,
+    ) -> Option<Vec<String>> {
+        match item.get(key) {
+            Some(Value::Array(v)) if v.iter().all(Value::is_string) => Some(
+                v.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect(),
+            ),
+            other => {
+                self.item_error(
+                    (list, i, item),
+                    key,
+                    other,
+                    "a valid list of strings",
+                    "list_type",
+                );
+                None
+            }
+        }
+    }
+
+    fn item_error(
+        &mut self,
+        (list, i, item): (&str, usize, &Value),
+        key: &str,
+        found: Option<&Value>,
+        expected: &str,
+        kind: &str,
+    ) {
+        let loc = json!(["body", list, i, key]);
+        match found {
+            None => self.error_at(loc, "Field required", "missing", item.clone()),
+            Some(v) => self.error_at(loc, &format!("Input should be {expected}"), kind, v.clone()),
+        }
+    }
+
     /// The document input at `field`: `str | list[str] | UploadResponse`
     /// (no list when `list` is false).
     pub(crate) fn input(&mut self, field: &str, list: bool) -> Vec<InputRef> {

@@ -73,27 +73,10 @@ impl Op for Split {
                 .iter()
                 .enumerate()
             {
-                let mut text_at = |key: &str, required: bool| match item.get(key) {
-                    Some(Value::String(s)) => Some(s.clone()),
-                    None | Some(Value::Null) if !required => None,
-                    other => {
-                        let (msg, kind) = if other.is_none() {
-                            ("Field required", "missing")
-                        } else {
-                            ("Input should be a valid string", "string_type")
-                        };
-                        body.error_at(
-                            json!(["body", "split_description", i, key]),
-                            msg,
-                            kind,
-                            other.cloned().unwrap_or_else(|| item.clone()),
-                        );
-                        None
-                    }
-                };
-                let name = text_at("name", true);
-                let description = text_at("description", true);
-                let partition_key = text_at("partition_key", false);
+                let at = ("split_description", i, item);
+                let name = body.item_string(at, "name", true);
+                let description = body.item_string(at, "description", true);
+                let partition_key = body.item_string(at, "partition_key", false);
                 if let (Some(name), Some(description)) = (name, description) {
                     categories.push(Category {
                         words: text::key_words(&format!("{name} {description}")),
