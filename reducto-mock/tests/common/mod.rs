@@ -81,8 +81,8 @@ pub fn check_parse_response(v: &Value) {
             "studio_link",
             "usage",
             "result",
-            // Not in the v1.11.57 spec; newer API versions and the Python
-            // SDK use it as the union discriminator.
+            // v1.12.20's discriminator of job results (not in v1.11.57);
+            // the Python SDK reads it too.
             "response_type",
         ],
     );
