@@ -30,6 +30,13 @@ pub(crate) struct Config {
     pub(crate) chunk_size: usize,
     pub(crate) sync_latency: Duration,
     pub(crate) page_latency: Duration,
+    /// `GET /job/{id}` answers `Cancelled` after a cancel (outside the
+    /// spec) instead of `Failed` with [`CANCEL_REASON`].
+    pub(crate) cancelled_on_get_job: bool,
+    /// Requests kept by the recorder (the most recent); `None`: all.
+    pub(crate) record_limit: Option<usize>,
+    /// Uploads kept (the most recent); `None`: all.
+    pub(crate) upload_limit: Option<usize>,
 }
 
 impl Default for Config {
@@ -41,6 +48,9 @@ impl Default for Config {
             chunk_size: 1000,
             sync_latency: Duration::ZERO,
             page_latency: Duration::ZERO,
+            cancelled_on_get_job: false,
+            record_limit: None,
+            upload_limit: None,
         }
     }
 }
@@ -75,6 +85,8 @@ pub(crate) struct OrderKey {
 #[derive(Default)]
 pub(crate) struct Store {
     files: HashMap<String, StoredFile>,
+    /// File ids, oldest first, for the upload limit.
+    file_order: std::collections::VecDeque<String>,
     jobs: HashMap<String, Job>,
     order: BTreeMap<OrderKey, String>,
     next_seq: u64,
@@ -88,6 +100,8 @@ struct Job {
     raw_config: String,
     source: Value,
     kind: JobKind,
+    /// A cancel took effect: `GET /job` reports it within the spec.
+    cancelled: bool,
 }
 
 enum JobKind {
@@ -163,7 +177,8 @@ pub struct SeedJob {
     pub total_pages: Option<u64>,
     /// `duration` in seconds.
     pub duration: Option<f64>,
-    /// `progress` reported by `GET /job/{id}`.
+    /// `progress` reported by `GET /job/{id}`: a fraction, 0.0 to 1.0, as
+    /// Reducto reports it.
     pub progress: Option<f64>,
     /// `reason` reported by `GET /job/{id}`.
     pub reason: Option<String>,
@@ -193,7 +208,7 @@ impl SeedJob {
             num_pages: Some(1),
             total_pages: Some(1),
             duration: Some(1.0),
-            progress: Some(100.0),
+            progress: Some(1.0),
             reason: None,
             result: None,
         }
@@ -263,16 +278,28 @@ impl SeedJob {
 impl AppState {
     pub(crate) fn new(config: Config, base_url: String, faults: Faults) -> Self {
         AppState {
+            recorder: Recorder::with_limit(config.record_limit),
             config,
             base_url,
             store: Mutex::new(Store::default()),
-            recorder: Recorder::default(),
             faults: FaultEngine::new(faults),
         }
     }
 
+    /// Stores an upload; past the upload limit the oldest is forgotten
+    /// (its `reducto://` id then parses as not found).
     pub(crate) fn add_file(&self, file_id: String, file: StoredFile) {
-        lock(&self.store).files.insert(file_id, file);
+        let mut store = lock(&self.store);
+        if store.files.insert(file_id.clone(), file).is_none() {
+            store.file_order.push_back(file_id);
+        }
+        if let Some(limit) = self.config.upload_limit {
+            while store.file_order.len() > limit {
+                if let Some(old) = store.file_order.pop_front() {
+                    store.files.remove(&old);
+                }
+            }
+        }
     }
 
     pub(crate) fn file(&self, file_id: &str) -> Option<StoredFile> {
@@ -335,6 +362,7 @@ impl AppState {
                     outcome: new.outcome,
                     cancelled_at_progress: None,
                 }),
+                cancelled: false,
             },
         );
         id
@@ -356,6 +384,7 @@ impl AppState {
                     raw_config: seed.raw_config.clone(),
                     source: seed.source.clone().unwrap_or(Value::Null),
                     kind: JobKind::Seeded(Box::new(seed)),
+                    cancelled: false,
                 };
                 store.insert(id.clone(), job);
                 id
@@ -372,8 +401,16 @@ impl AppState {
         let store = lock(&self.store);
         let job = store.jobs.get(job_id)?;
         let v = job.view(job_id, Instant::now());
+        // The spec's /job statuses do not include Cancelled: a cancelled
+        // job is Failed there, with the cancel as its reason (unless the
+        // server was asked for the old, off-spec answer).
+        let status = if job.cancelled && !self.config.cancelled_on_get_job {
+            "Failed".to_owned()
+        } else {
+            v.status
+        };
         Some(json!({
-            "status": v.status,
+            "status": status,
             "result": v.result,
             "progress": v.progress,
             "reason": v.reason,
@@ -397,11 +434,13 @@ impl AppState {
         if let JobKind::Live(live) = &mut job.kind {
             if status.status == "Pending" {
                 live.cancelled_at_progress = Some(status.progress.unwrap_or(0.0));
+                job.cancelled = true;
             }
         } else if let JobKind::Seeded(seed) = &mut job.kind {
             if CANCELLABLE.contains(&seed.status.as_str()) {
                 seed.status = "Cancelled".to_owned();
                 seed.reason = Some(CANCEL_REASON.to_owned());
+                job.cancelled = true;
             }
         }
         Some(job.view(job_id, now).status)
@@ -508,8 +547,9 @@ impl LiveJob {
         }
         let elapsed = now.saturating_duration_since(self.started);
         if elapsed < self.duration {
-            // Linear progress over the configured duration.
-            let progress = elapsed.as_secs_f64() / secs * 100.0;
+            // Linear progress over the configured duration, as a fraction
+            // (Reducto reports 0.0 to 1.0; its CLI prints progress x 100).
+            let progress = elapsed.as_secs_f64() / secs;
             return JobView {
                 status: "Pending".to_owned(),
                 progress: Some(progress),
@@ -523,7 +563,7 @@ impl LiveJob {
         match &self.outcome {
             Ok((result, pages)) => JobView {
                 status: "Completed".to_owned(),
-                progress: Some(100.0),
+                progress: Some(1.0),
                 reason: None,
                 result: Some(results::parse_response(id, secs, *pages, result.clone())),
                 num_pages: Some(*pages),
