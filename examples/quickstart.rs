@@ -68,17 +68,16 @@ async fn main() -> Result<(), Error> {
         JobStatus::Failed => println!("Failed: {}", job.reason.as_deref().unwrap_or("")),
         other => println!("Status {other}"),
     }
-    let quick = PollPolicy {
-        initial_delay: Duration::from_millis(250),
-        max_delay: Duration::from_secs(1),
-        ..PollPolicy::default()
-    };
+    let quick = PollPolicy::default()
+        .initial_delay(Duration::from_millis(250))
+        .max_delay(Duration::from_secs(1));
     let mut updates = client.job().watch_with(&job_id, quick.clone());
     while let Some(update) = updates.try_next().await? {
         println!(
             "  {} {:>5.1}%",
             update.status,
-            update.progress.unwrap_or(100.0)
+            // A fraction, 0.0 to 1.0, as Reducto reports it.
+            update.progress.unwrap_or(1.0) * 100.0
         );
     }
 

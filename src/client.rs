@@ -100,14 +100,17 @@ impl Reducto {
         &self.shared.base_url
     }
 
-    /// Parsing: `run` (synchronous) and `run_job` (asynchronous).
-    pub fn parse(&self) -> Parse<'_> {
-        Parse::new(self)
+    /// Parsing: `run` (synchronous) and `run_job` (asynchronous). The
+    /// handle and the requests it builds own a clone of the client (an
+    /// `Arc`), so their futures are `Send + 'static` and can be spawned.
+    pub fn parse(&self) -> Parse {
+        Parse::new(self.clone())
     }
 
-    /// Jobs: `get`, `cancel`, `get_all`, streams and waiting.
-    pub fn job(&self) -> Jobs<'_> {
-        Jobs::new(self)
+    /// Jobs: `get`, `cancel`, `get_all`, streams and waiting. Like
+    /// [`parse`](Self::parse), it owns a clone of the client.
+    pub fn job(&self) -> Jobs {
+        Jobs::new(self.clone())
     }
 
     pub(crate) fn call(&self, options: &RequestOptions) -> CallContext {
@@ -115,11 +118,16 @@ impl Reducto {
     }
 
     /// The API version the server reports (`GET /version`, no key needed).
-    pub async fn api_version(&self) -> Result<String> {
+    /// The future owns what it needs (`Send + 'static`).
+    pub fn api_version(
+        &self,
+    ) -> impl std::future::Future<Output = Result<String>> + Send + 'static {
         let call = self.call(&RequestOptions::default());
-        match call.api().get_version_version_get().await {
-            Ok(version) => Ok(version.into_inner()),
-            Err(e) => Err(call.error(e).await),
+        async move {
+            match call.api().get_version_version_get().await {
+                Ok(version) => Ok(version.into_inner()),
+                Err(e) => Err(call.error(e).await),
+            }
         }
     }
 }

@@ -69,6 +69,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// A waited-on job ended as `Failed`.
+    #[non_exhaustive]
     JobFailed {
         /// The job.
         job_id: String,
@@ -76,19 +77,26 @@ pub enum Error {
         reason: Option<String>,
     },
     /// A waited-on job was cancelled.
+    #[non_exhaustive]
     JobCancelled {
         /// The job.
         job_id: String,
     },
     /// The deadline of a wait passed before the job finished.
+    #[non_exhaustive]
     WaitTimeout {
         /// The job.
         job_id: String,
         /// The status the last successful poll saw, if any poll succeeded.
         last_status: Option<JobStatus>,
-        /// The progress the last successful poll saw.
+        /// The progress (a fraction, 0.0 to 1.0) the last successful poll saw.
         last_progress: Option<f64>,
     },
+    /// A listing stopped before its last page without an error of its own:
+    /// the task fetching its pages panicked, or the runtime it ran on shut
+    /// down. The listing is incomplete; resume it from its
+    /// `resume_cursor()`.
+    Interrupted(String),
     /// The server returned a pagination cursor it had already returned:
     /// following it would list the same jobs forever.
     CursorLoop {
@@ -225,15 +233,17 @@ impl fmt::Display for Error {
             Error::RateLimit(e) => write!(f, "rate limited: {e}"),
             Error::InternalServer(e) => write!(f, "server error: {e}"),
             Error::Status(e) => write!(f, "unexpected status: {e}"),
-            Error::Connection(e) => write!(f, "connection failed: {e}"),
-            Error::Timeout(e) => write!(f, "request timed out: {e}"),
+            // This level only; the causes are the source chain (the std
+            // convention, so that reporters print each once).
+            Error::Connection(_) => f.write_str("connection failed"),
+            Error::Timeout(_) => f.write_str("request timed out"),
             Error::Decode(e) => write!(f, "{e}"),
             Error::ResponseTooLarge { limit } => {
                 write!(f, "the response body exceeds the {limit}-byte limit")
             }
             Error::InvalidArgument { name, reason } => write!(f, "invalid {name}: {reason}"),
             Error::Config(reason) => write!(f, "client configuration: {reason}"),
-            Error::File { path, source } => write!(f, "reading {}: {source}", path.display()),
+            Error::File { path, .. } => write!(f, "reading {}", path.display()),
             Error::JobFailed { job_id, reason } => match reason {
                 Some(reason) => write!(f, "job {job_id} failed: {reason}"),
                 None => write!(f, "job {job_id} failed"),
@@ -247,6 +257,7 @@ impl fmt::Display for Error {
                 Some(status) => write!(f, "gave up waiting for job {job_id} (last status {status})"),
                 None => write!(f, "gave up waiting for job {job_id} (no status seen)"),
             },
+            Error::Interrupted(why) => write!(f, "the listing was interrupted: {why}"),
             Error::CursorLoop { cursor } => write!(
                 f,
                 "the server returned pagination cursor {cursor:?} twice; stopping instead of looping"
@@ -258,8 +269,8 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Connection(e) | Error::Timeout(e) => Some(&e.0),
-            Error::Decode(e) => Some(&e.source),
+            Error::Connection(e) | Error::Timeout(e) => Some(e),
+            Error::Decode(e) => Some(&**e),
             Error::File { source, .. } => Some(source),
             _ => None,
         }
@@ -268,6 +279,7 @@ impl std::error::Error for Error {
 
 /// An HTTP error response: status, headers and body exactly as received.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct ApiError {
     status: StatusCode,
     headers: HeaderMap,
@@ -375,35 +387,39 @@ impl fmt::Display for ApiError {
     }
 }
 
-/// A connection failure or timeout, before any response arrived.
+/// A connection failure or timeout: no response arrived, or its body broke
+/// off.
 ///
-/// Its [`source`](std::error::Error::source) is the underlying HTTP client's
-/// error, for callers who need the detail.
+/// Its `Display` is the HTTP client's message for this level (what failed,
+/// and the URL, never the key); the causes ("connection refused", "reset by
+/// peer") are its [`source`](std::error::Error::source) chain, each said
+/// once. [`inner`](Self::inner) gives the HTTP client's error itself.
 #[derive(Debug)]
 pub struct TransportError(reqwest::Error);
 
+impl TransportError {
+    /// The underlying HTTP client's error.
+    pub fn inner(&self) -> &reqwest::Error {
+        &self.0
+    }
+}
+
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // reqwest's message names the URL (never the key); add the cause chain,
-        // which is where "connection refused" or "reset by peer" live.
-        write!(f, "{}", self.0)?;
-        let mut source = std::error::Error::source(&self.0);
-        while let Some(cause) = source {
-            write!(f, ": {cause}")?;
-            source = cause.source();
-        }
-        Ok(())
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
 impl std::error::Error for TransportError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
+        std::error::Error::source(&self.0)
     }
 }
 
 /// A success status whose body could not be decoded as the documented type.
+/// The decoder's message is its [`source`](std::error::Error::source).
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct DecodeError {
     /// The HTTP status.
     pub status: StatusCode,
@@ -419,10 +435,15 @@ impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "could not decode the HTTP {} response ({} bytes): {}",
+            "could not decode the HTTP {} response ({} bytes)",
             self.status,
             self.body.len(),
-            self.source
         )
+    }
+}
+
+impl std::error::Error for DecodeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
     }
 }

@@ -10,32 +10,32 @@ use crate::{
 /// The largest page `GET /jobs` serves.
 pub const MAX_PAGE_SIZE: u32 = 500;
 
-/// Job calls: `client.job()`.
-#[derive(Debug, Clone, Copy)]
-pub struct Jobs<'a> {
-    pub(crate) client: &'a Reducto,
+/// Job calls: `client.job()`. Owns a clone of the client.
+#[derive(Debug, Clone)]
+pub struct Jobs {
+    pub(crate) client: Reducto,
 }
 
-impl<'a> Jobs<'a> {
-    pub(crate) fn new(client: &'a Reducto) -> Self {
+impl Jobs {
+    pub(crate) fn new(client: Reducto) -> Self {
         Jobs { client }
     }
 
     /// A job's status, progress and (once completed) result.
     ///
     /// The id is sent as exactly one path segment, whatever it contains.
-    pub fn get(&self, job_id: impl Into<String>) -> GetJob<'a> {
+    pub fn get(&self, job_id: impl Into<String>) -> GetJob {
         GetJob {
-            client: self.client,
+            client: self.client.clone(),
             job_id: job_id.into(),
             request: RequestOptions::default(),
         }
     }
 
     /// Cancels a job; a cancelled job never completes.
-    pub fn cancel(&self, job_id: impl Into<String>) -> CancelJob<'a> {
+    pub fn cancel(&self, job_id: impl Into<String>) -> CancelJob {
         CancelJob {
-            client: self.client,
+            client: self.client.clone(),
             job_id: job_id.into(),
             request: RequestOptions::default(),
         }
@@ -43,9 +43,9 @@ impl<'a> Jobs<'a> {
 
     /// The jobs of the account, newest first, one page at a time; or every
     /// page as a stream with [`GetJobs::stream`].
-    pub fn get_all(&self) -> GetJobs<'a> {
+    pub fn get_all(&self) -> GetJobs {
         GetJobs {
-            client: self.client,
+            client: self.client.clone(),
             params: ListParams::default(),
             request: RequestOptions::default(),
             prefetch: crate::pagination::DEFAULT_PREFETCH,
@@ -73,13 +73,13 @@ pub(crate) fn validate_job_id(job_id: &str) -> Result<()> {
 /// `GET /job/{id}`, ready to send.
 #[must_use = "a request does nothing until awaited"]
 #[derive(Debug, Clone)]
-pub struct GetJob<'a> {
-    client: &'a Reducto,
+pub struct GetJob {
+    client: Reducto,
     job_id: String,
     request: RequestOptions,
 }
 
-impl<'a> GetJob<'a> {
+impl GetJob {
     request_options!(request);
 
     pub(crate) fn with_options(mut self, request: RequestOptions) -> Self {
@@ -103,13 +103,13 @@ into_future!(GetJob => Job);
 /// `POST /cancel/{id}`, ready to send.
 #[must_use = "a request does nothing until awaited"]
 #[derive(Debug, Clone)]
-pub struct CancelJob<'a> {
-    client: &'a Reducto,
+pub struct CancelJob {
+    client: Reducto,
     job_id: String,
     request: RequestOptions,
 }
 
-impl<'a> CancelJob<'a> {
+impl CancelJob {
     request_options!(request);
 
     /// Sends the request. The API documents no response shape, so the
@@ -152,14 +152,14 @@ pub(crate) struct ListParams {
 /// ```
 #[must_use = "a request does nothing until awaited"]
 #[derive(Debug, Clone)]
-pub struct GetJobs<'a> {
-    pub(crate) client: &'a Reducto,
+pub struct GetJobs {
+    pub(crate) client: Reducto,
     pub(crate) params: ListParams,
     pub(crate) request: RequestOptions,
     pub(crate) prefetch: usize,
 }
 
-impl<'a> GetJobs<'a> {
+impl GetJobs {
     /// Jobs per page, 1 to 500 (the server's default is 100).
     pub fn limit(mut self, limit: u32) -> Self {
         self.params.limit = Some(limit);
@@ -182,7 +182,7 @@ impl<'a> GetJobs<'a> {
 
     /// Fetches the one page this request describes.
     pub async fn send(self) -> Result<JobsPage> {
-        fetch_page(self.client, &self.params, &self.request).await
+        fetch_page(&self.client, &self.params, &self.request).await
     }
 }
 

@@ -64,12 +64,14 @@ macro_rules! request_options {
 }
 
 /// Lets a request builder be awaited directly: `IntoFuture` calling `send`.
+/// Builders own their client handle, so the future is `Send + 'static`.
 macro_rules! into_future {
     ($builder:ident => $output:ty) => {
-        impl<'a> ::std::future::IntoFuture for $builder<'a> {
+        impl ::std::future::IntoFuture for $builder {
             type Output = $crate::Result<$output>;
-            type IntoFuture =
-                ::std::pin::Pin<Box<dyn ::std::future::Future<Output = Self::Output> + Send + 'a>>;
+            type IntoFuture = ::std::pin::Pin<
+                Box<dyn ::std::future::Future<Output = Self::Output> + Send + 'static>,
+            >;
 
             fn into_future(self) -> Self::IntoFuture {
                 Box::pin(self.send())
@@ -99,7 +101,7 @@ pub use error::{ApiError, DecodeError, Error, Result, TransportError};
 pub use job::JobsPage;
 pub use pagination::{JobPages, JobStream};
 pub use parse::{DocumentInput, ParseOptions};
-pub use result::ParseResultSource;
+pub use result::{FetchFullResult, ParseResultSource};
 pub use retry::RetryPolicy;
 pub use types::{BlockType, Job, JobStatus, JobType};
 pub use upload::{Document, Upload};

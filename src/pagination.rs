@@ -14,6 +14,7 @@ use std::{
 };
 
 use futures::Stream;
+use std::future::Future;
 use tokio::sync::{mpsc, Semaphore};
 
 use crate::{
@@ -33,7 +34,12 @@ const REMEMBERED_CURSORS: usize = 1024;
 /// caller works through the current one.
 pub const DEFAULT_PREFETCH: usize = 1;
 
-impl<'a> GetJobs<'a> {
+/// The most pages a stream fetches ahead: a larger
+/// [`prefetch`](GetJobs::prefetch) is clamped to it (memory stays bounded by
+/// this many pages of at most 500 jobs).
+pub const MAX_PREFETCH: usize = 64;
+
+impl GetJobs {
     /// Every page, starting at this request's cursor, as a stream.
     ///
     /// ```no_run
@@ -47,12 +53,7 @@ impl<'a> GetJobs<'a> {
     /// # Ok(()) }
     /// ```
     pub fn pages(self) -> JobPages {
-        JobPages::new(
-            self.client.clone(),
-            self.params,
-            self.request,
-            self.prefetch,
-        )
+        JobPages::new(self.client, self.params, self.request, self.prefetch)
     }
 
     /// Every job, over all pages, newest first, as a stream.
@@ -80,9 +81,10 @@ impl<'a> GetJobs<'a> {
     }
 
     /// Pages fetched ahead of the consumer by [`stream`](Self::stream) and
-    /// [`pages`](Self::pages): default 1, 0 fetches only on demand.
+    /// [`pages`](Self::pages): default 1, 0 fetches only on demand, more
+    /// than [`MAX_PREFETCH`] counts as that many.
     pub fn prefetch(mut self, pages: usize) -> Self {
-        self.prefetch = pages;
+        self.prefetch = pages.min(MAX_PREFETCH);
         self
     }
 }
@@ -106,11 +108,13 @@ enum PagesState {
         client: Reducto,
         params: ListParams,
         request: RequestOptions,
+        /// The span the stream was made in: its page requests belong there.
+        span: tracing::Span,
     },
     Running {
         credits: Arc<Semaphore>,
         pages: mpsc::UnboundedReceiver<Result<JobsPage>>,
-        task: tokio::task::AbortHandle,
+        task: tokio::task::JoinHandle<()>,
     },
     Done,
 }
@@ -123,8 +127,9 @@ impl JobPages {
                 client,
                 params,
                 request,
+                span: tracing::Span::current(),
             },
-            prefetch,
+            prefetch: prefetch.min(MAX_PREFETCH),
             granted: 0,
             delivered: 0,
             finished: false,
@@ -156,6 +161,7 @@ impl JobPages {
             client,
             params,
             request,
+            span,
         } = std::mem::replace(&mut self.state, PagesState::Done)
         else {
             return Ok(());
@@ -163,11 +169,12 @@ impl JobPages {
         validate_limit(params.limit)?;
         let credits = Arc::new(Semaphore::new(0));
         let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(drive(client, params, request, credits.clone(), tx));
+        let driver = drive(client, params, request, credits.clone(), tx);
+        let task = tokio::spawn(tracing::Instrument::instrument(driver, span));
         self.state = PagesState::Running {
             credits,
             pages: rx,
-            task: task.abort_handle(),
+            task,
         };
         Ok(())
     }
@@ -223,16 +230,25 @@ impl Stream for JobPages {
             return Poll::Ready(Some(Err(e)));
         }
         // The consumer wants a page now: make sure one is requested.
-        let demand = this.delivered + 1;
+        let demand = this.delivered.saturating_add(1);
         this.grant_up_to(demand);
-        let PagesState::Running { pages, .. } = &mut this.state else {
+        let PagesState::Running { pages, task, .. } = &mut this.state else {
             return Poll::Ready(None);
         };
         match pages.poll_recv(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(None) => {
+                // The driver always sends the last page or an error before
+                // it ends: a channel closed without either means it died.
+                let why = match Pin::new(task).poll(cx) {
+                    Poll::Ready(Err(e)) if e.is_panic() => "the page driver task panicked",
+                    Poll::Ready(Err(_)) => {
+                        "the page driver task was cancelled (its runtime shut down?)"
+                    }
+                    _ => "the page driver task stopped before the last page",
+                };
                 this.finished = true;
-                Poll::Ready(None)
+                Poll::Ready(Some(Err(Error::Interrupted(why.to_owned()))))
             }
             Poll::Ready(Some(Err(e))) => {
                 this.finished = true;
@@ -243,7 +259,7 @@ impl Stream for JobPages {
                 this.resume = page.next_cursor.clone();
                 // While the consumer works on this page, the driver may
                 // fetch `prefetch` more.
-                let ahead = this.delivered + this.prefetch;
+                let ahead = this.delivered.saturating_add(this.prefetch);
                 this.grant_up_to(ahead);
                 if page.next_cursor.is_none() {
                     this.finished = true;

@@ -244,26 +244,26 @@ impl ParseOptions {
     }
 }
 
-/// Parsing calls: `client.parse()`.
-#[derive(Debug, Clone, Copy)]
-pub struct Parse<'a> {
-    client: &'a Reducto,
+/// Parsing calls: `client.parse()`. Owns a clone of the client.
+#[derive(Debug, Clone)]
+pub struct Parse {
+    client: Reducto,
 }
 
-impl<'a> Parse<'a> {
-    pub(crate) fn new(client: &'a Reducto) -> Self {
+impl Parse {
+    pub(crate) fn new(client: Reducto) -> Self {
         Parse { client }
     }
 
-    pub(crate) fn client(&self) -> &'a Reducto {
-        self.client
+    pub(crate) fn client(&self) -> &Reducto {
+        &self.client
     }
 
     /// Parses synchronously (`POST /parse`): resolves once the document is
     /// parsed, which can take minutes for large documents.
-    pub fn run(&self, input: impl Into<DocumentInput>) -> ParseRun<'a> {
+    pub fn run(&self, input: impl Into<DocumentInput>) -> ParseRun {
         ParseRun {
-            client: self.client,
+            client: self.client.clone(),
             input: input.into(),
             options: ParseOptions::default(),
             request: RequestOptions::default(),
@@ -272,9 +272,9 @@ impl<'a> Parse<'a> {
 
     /// Starts an asynchronous parse job (`POST /parse_async`) and resolves
     /// to its id at once.
-    pub fn run_job(&self, input: impl Into<DocumentInput>) -> ParseRunJob<'a> {
+    pub fn run_job(&self, input: impl Into<DocumentInput>) -> ParseRunJob {
         ParseRunJob {
-            client: self.client,
+            client: self.client.clone(),
             input: input.into(),
             options: ParseOptions::default(),
             asynchronous: None,
@@ -287,14 +287,14 @@ impl<'a> Parse<'a> {
 /// A synchronous parse, ready to send: await it, or set options first.
 #[must_use = "a parse does nothing until awaited"]
 #[derive(Debug, Clone)]
-pub struct ParseRun<'a> {
-    client: &'a Reducto,
+pub struct ParseRun {
+    client: Reducto,
     input: DocumentInput,
     options: ParseOptions,
     request: RequestOptions,
 }
 
-impl<'a> ParseRun<'a> {
+impl ParseRun {
     /// How to parse.
     pub fn options(mut self, options: ParseOptions) -> Self {
         self.options = options;
@@ -338,8 +338,8 @@ impl<'a> ParseRun<'a> {
 /// An asynchronous parse job, ready to start: await it, or set options first.
 #[must_use = "a parse job is not started until awaited"]
 #[derive(Debug, Clone)]
-pub struct ParseRunJob<'a> {
-    client: &'a Reducto,
+pub struct ParseRunJob {
+    client: Reducto,
     input: DocumentInput,
     options: ParseOptions,
     asynchronous: Option<ConfigV3AsyncConfig>,
@@ -347,7 +347,7 @@ pub struct ParseRunJob<'a> {
     request: RequestOptions,
 }
 
-impl<'a> ParseRunJob<'a> {
+impl ParseRunJob {
     /// How to parse.
     pub fn options(mut self, options: ParseOptions) -> Self {
         self.options = options;
@@ -368,8 +368,8 @@ impl<'a> ParseRunJob<'a> {
 
     request_options!(request);
 
-    pub(crate) fn client(&self) -> &'a Reducto {
-        self.client
+    pub(crate) fn client(&self) -> &Reducto {
+        &self.client
     }
 
     fn body(&self) -> AsyncParseConfig {

@@ -10,6 +10,7 @@ use crate::{
     parse::Parse,
     transport::RequestOptions,
     types::{FullResult, Job, JobResult, ParseChunk, ParseResponse, ParseResult},
+    Reducto,
 };
 
 /// Anything that carries a parse result: a [`ParseResponse`], a completed
@@ -54,8 +55,10 @@ enum Stored {
     Chunks(Vec<ParseChunk>),
 }
 
-impl<'a> Parse<'a> {
+impl Parse {
     /// The full result, fetched from its URL when Reducto did not inline it.
+    /// What is needed is taken from `source` now, so the request owns
+    /// everything (its future is `Send + 'static`).
     ///
     /// ```no_run
     /// # async fn run(client: reducto::Reducto, job_id: String) -> Result<(), reducto::Error> {
@@ -64,11 +67,47 @@ impl<'a> Parse<'a> {
     /// println!("{} chunks", result.chunks.len());
     /// # Ok(()) }
     /// ```
-    pub async fn full_result(&self, source: impl ParseResultSource) -> Result<FullResult> {
-        let url = match source.parse_result() {
-            Some(ParseResult::FullResult(full)) => return Ok(full.clone()),
-            Some(ParseResult::UrlResult(url)) => url.url.clone(),
-            None => {
+    pub fn full_result(&self, source: impl ParseResultSource) -> FetchFullResult {
+        let target = match source.parse_result() {
+            Some(ParseResult::FullResult(full)) => Target::Inline(full.clone()),
+            Some(ParseResult::UrlResult(url)) => Target::Url(url.url.clone()),
+            None => Target::Missing,
+        };
+        FetchFullResult {
+            client: self.client().clone(),
+            target,
+            request: RequestOptions::default(),
+        }
+    }
+}
+
+/// Where a full result is.
+#[derive(Debug, Clone)]
+enum Target {
+    Inline(FullResult),
+    Url(String),
+    Missing,
+}
+
+/// The full result of a parse, ready to fetch: from
+/// [`Parse::full_result`]. Await it, or set options first.
+#[must_use = "a request does nothing until awaited"]
+#[derive(Debug, Clone)]
+pub struct FetchFullResult {
+    client: Reducto,
+    target: Target,
+    request: RequestOptions,
+}
+
+impl FetchFullResult {
+    request_options!(request);
+
+    /// Fetches the result (at once, without a request, when it was inline).
+    pub async fn send(self) -> Result<FullResult> {
+        let url = match self.target {
+            Target::Inline(full) => return Ok(full),
+            Target::Url(url) => url,
+            Target::Missing => {
                 return Err(Error::invalid(
                     "source",
                     "it carries no parse result (a job that is not a completed parse job?)",
@@ -77,7 +116,7 @@ impl<'a> Parse<'a> {
         };
         let parsed = reqwest::Url::parse(&url)
             .map_err(|e| Error::invalid("url", format!("result URL {url:?}: {e}")))?;
-        let call = self.client().call(&RequestOptions::default()).without_key();
+        let call = self.client.call(&self.request).without_key();
         let request = call
             .shared()
             .http
@@ -96,3 +135,5 @@ impl<'a> Parse<'a> {
         }
     }
 }
+
+into_future!(FetchFullResult => FullResult);

@@ -1,8 +1,9 @@
 //! Retries, with the official SDKs' rules: what to retry, how long to wait.
 //!
-//! Retried: connection failures, timeouts, 408, 409, 429 and >= 500, unless
-//! the response says `x-should-retry: false` (and `x-should-retry: true`
-//! forces a retry). The wait is `min(initial * 2^n, max)` scaled by a jitter
+//! Retried: connection failures (also while the body arrives), timeouts,
+//! 408, 409, 429 and >= 500, unless the error response says
+//! `x-should-retry: false` (and `x-should-retry: true` forces a retry of
+//! an error response; a success is never sent again, whatever it says). The wait is `min(initial * 2^n, max)` scaled by a jitter
 //! factor in `0.75..=1.0`, unless the server sent `retry-after-ms` or
 //! `retry-after` with a value in `(0, 60 s]`, which is then used as is.
 
@@ -47,18 +48,25 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The most retries a policy makes: [`max_retries`](Self::max_retries)
+    /// beyond this is clamped to it, so that no setting retries for ever.
+    pub const MAX_RETRIES: u32 = 100;
+
     /// No retries at all: every failure is returned at once.
     pub fn none() -> Self {
         RetryPolicy::default().max_retries(0)
     }
 
-    /// How many times a failed request is sent again (0 disables retries).
+    /// How many times a failed request is sent again (0 disables retries;
+    /// more than [`MAX_RETRIES`](Self::MAX_RETRIES) counts as that many).
     pub fn max_retries(mut self, retries: u32) -> Self {
         self.max_retries = retries;
         self
     }
 
     /// The wait before the first retry; it doubles for each further one.
+    /// Any duration is accepted: waits are computed without overflow and
+    /// capped by [`max_delay`](Self::max_delay).
     pub fn initial_delay(mut self, delay: Duration) -> Self {
         self.initial_delay = delay;
         self
@@ -84,6 +92,11 @@ impl RetryPolicy {
         self
     }
 
+    /// The number of retries, clamped to [`MAX_RETRIES`](Self::MAX_RETRIES).
+    pub(crate) fn retries(&self) -> u32 {
+        self.max_retries.min(Self::MAX_RETRIES)
+    }
+
     /// The wait before retry number `retry` (0-based), given the response
     /// headers of the failed attempt, if any.
     pub(crate) fn delay(&self, retry: u32, headers: Option<&HeaderMap>) -> Duration {
@@ -95,12 +108,23 @@ impl RetryPolicy {
         self.backoff(retry, if self.jitter { jitter_factor() } else { 1.0 })
     }
 
-    /// `min(initial * 2^retry, max) * factor`.
+    /// `min(initial * 2^retry, max) * factor`, saturating at
+    /// `Duration::MAX` instead of overflowing.
     pub(crate) fn backoff(&self, retry: u32, factor: f64) -> Duration {
         let exp = 2f64.powi(retry.min(30) as i32);
         let raw = self.initial_delay.as_secs_f64() * exp;
-        Duration::from_secs_f64(raw.min(self.max_delay.as_secs_f64()) * factor)
+        secs_saturating(raw.min(self.max_delay.as_secs_f64()) * factor)
     }
+}
+
+/// Seconds as a `Duration`, saturating: `Duration::MAX` for values too large
+/// (or infinite), zero for negative ones and NaN. Never panics, unlike
+/// `Duration::from_secs_f64`.
+pub(crate) fn secs_saturating(secs: f64) -> Duration {
+    if secs.is_nan() || secs <= 0.0 {
+        return Duration::ZERO;
+    }
+    Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX)
 }
 
 /// A jitter factor in `0.75..=1.0`, without a random-number dependency: the
@@ -117,8 +141,13 @@ pub(crate) fn jitter_factor() -> f64 {
     1.0 - 0.25 * unit
 }
 
-/// Whether a response with this status and these headers should be retried.
+/// Whether a response with this status and these headers should be retried:
+/// only error responses (4xx, 5xx) are, and only they consult
+/// `x-should-retry`, as in the official SDKs.
 pub(crate) fn should_retry_status(status: StatusCode, headers: &HeaderMap) -> bool {
+    if !status.is_client_error() && !status.is_server_error() {
+        return false;
+    }
     match headers
         .get("x-should-retry")
         .and_then(|v| v.to_str().ok())
@@ -139,19 +168,23 @@ pub(crate) fn should_retry_transport(error: &reqwest::Error) -> bool {
 }
 
 /// `retry-after-ms` (milliseconds), else `retry-after` (seconds, or an HTTP
-/// date relative to `now`).
+/// date relative to `now`). A value a `Duration` cannot hold (`1e300`) is
+/// no value, like text that is not a number.
 pub(crate) fn parse_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     if let Some(ms) = headers
         .get("retry-after-ms")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|ms| ms.is_finite() && *ms >= 0.0)
+        .filter(|ms| *ms >= 0.0)
+        .and_then(|ms| Duration::try_from_secs_f64(ms / 1000.0).ok())
     {
-        return Some(Duration::from_secs_f64(ms / 1000.0));
+        return Some(ms);
     }
     let value = headers.get("retry-after")?.to_str().ok()?.trim();
     if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        return (secs >= 0.0)
+            .then(|| Duration::try_from_secs_f64(secs).ok())
+            .flatten();
     }
     let date = chrono::DateTime::parse_from_rfc2822(value).ok()?;
     let at = SystemTime::UNIX_EPOCH + Duration::from_secs(date.timestamp().max(0) as u64);
@@ -216,6 +249,14 @@ mod tests {
         );
         assert_eq!(p(&[("retry-after", "soon")]), None);
         assert_eq!(p(&[("retry-after", "-1")]), None);
+        // Values no Duration holds are no value (they used to panic).
+        for huge in ["1e300", "inf", "NaN"] {
+            for name in ["retry-after", "retry-after-ms"] {
+                let h = headers(&[(name, huge)]);
+                assert_eq!(parse_retry_after(&h, now), None, "{name}: {huge}");
+            }
+        }
+        assert_eq!(p(&[("retry-after", "18446744073709551616")]), None);
         assert_eq!(p(&[]), None);
     }
 
@@ -250,5 +291,27 @@ mod tests {
         let yes = headers(&[("x-should-retry", "true")]);
         assert!(!should_retry_status(StatusCode::SERVICE_UNAVAILABLE, &no));
         assert!(should_retry_status(StatusCode::BAD_REQUEST, &yes));
+        // A success is never resent, whatever the header says.
+        for code in [200, 201, 202, 204, 304] {
+            let status = StatusCode::from_u16(code).unwrap();
+            assert!(!should_retry_status(status, &yes), "{code}");
+        }
+    }
+
+    #[test]
+    fn backoff_never_panics_on_extreme_durations() {
+        for initial in [Duration::ZERO, Duration::from_nanos(1), Duration::MAX] {
+            for max in [Duration::ZERO, Duration::from_secs(8), Duration::MAX] {
+                let p = RetryPolicy::default().initial_delay(initial).max_delay(max);
+                for retry in [0, 1, 31, u32::MAX] {
+                    let d = p.delay(retry, None);
+                    assert!(d <= max, "{initial:?} {max:?} {retry}: {d:?}");
+                }
+            }
+        }
+        assert_eq!(secs_saturating(f64::NAN), Duration::ZERO);
+        assert_eq!(secs_saturating(-1.0), Duration::ZERO);
+        assert_eq!(secs_saturating(f64::INFINITY), Duration::MAX);
+        assert_eq!(secs_saturating(1e300), Duration::MAX);
     }
 }

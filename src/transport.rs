@@ -1,10 +1,25 @@
 //! Everything between a call and the wire: authentication, `User-Agent`,
-//! per-request timeouts, retries, tracing, and turning the generated
-//! client's results into this crate's [`Error`].
+//! per-request timeouts, retries, reading the body, tracing, and turning
+//! the generated client's results into this crate's [`Error`].
 //!
 //! The generated bindings call [`CallContext::send`] through progenitor's
-//! `exec` hook, and the handwritten upload calls it directly, so every
-//! request of the crate goes through the one retry loop below.
+//! `exec` hook, and the handwritten calls (upload, synchronous parse, result
+//! fetch) call it directly, so every request of the crate goes through the
+//! one retry loop below. The loop reads each response's body whole (up to
+//! the size limit) before deciding, so a connection that breaks mid-body is
+//! retried like any connection failure, and hands the caller (or
+//! progenitor) a response rebuilt around the bytes, with its real URL.
+//!
+//! Headers, decided here once for every request:
+//!
+//! - `Authorization` on requests to Reducto, never on presigned result URLs.
+//! - `User-Agent: reducto-rs/<version>` and `x-reducto-retry-count`.
+//! - **No `api-version` header, on any request.** Reducto's spec declares no
+//!   such parameter and the official SDKs and CLI send none; progenitor adds
+//!   one (the spec's `info.version`) to generated calls only, which would
+//!   make two kinds of request depend on which layer built them. It is
+//!   removed in `CallContext::prepare`; the version the crate was built
+//!   against is in the `User-Agent`'s crate version instead.
 
 use std::{
     fmt,
@@ -15,7 +30,7 @@ use std::{
 
 use reqwest::{
     header::{HeaderMap, HeaderValue, AUTHORIZATION, USER_AGENT},
-    StatusCode,
+    ResponseBuilderExt, StatusCode,
 };
 use tracing::Instrument;
 
@@ -126,9 +141,12 @@ impl CallContext {
         self.options.timeout.unwrap_or(self.shared.timeout)
     }
 
-    /// Sends `first`, retrying by the policy. `replay` produces the request
-    /// for each retry, or `None` when the body cannot be sent again (then the
-    /// last outcome is returned as is).
+    /// Sends `first`, retrying by the policy, and reads the whole response
+    /// body (up to the size limit) inside the loop, so that a connection
+    /// that breaks while the body arrives is retried like one that breaks
+    /// before. `replay` produces the request for each retry, or `None` when
+    /// the body cannot be sent again (then the last outcome is returned as
+    /// is). The response returned carries its body in memory.
     pub(crate) async fn send<E, F, Fut>(
         &self,
         operation: &'static str,
@@ -140,6 +158,7 @@ impl CallContext {
         Fut: Future<Output = Result<Option<reqwest::Request>, E>>,
     {
         let policy = self.retry_policy().clone();
+        let limit = self.shared.max_response_bytes;
         let mut request = first;
         let mut retry: u32 = 0;
         loop {
@@ -154,20 +173,24 @@ impl CallContext {
                 duration_ms = tracing::field::Empty,
             );
             let started = Instant::now();
-            let outcome = self
-                .shared
-                .http
-                .execute(request)
-                .instrument(span.clone())
-                .await;
+            let url = request.url().clone();
+            let attempt = async {
+                let response = self.shared.http.execute(request).await?;
+                tracing::Span::current().record("status", response.status().as_u16());
+                read_whole(response, limit).await
+            }
+            .instrument(span.clone())
+            .await;
             span.record("duration_ms", started.elapsed().as_millis() as u64);
 
-            let retry_after_headers = match &outcome {
-                Ok(response) => {
-                    span.record("status", response.status().as_u16());
-                    let retry_it = should_retry_status(response.status(), response.headers());
-                    retry_it.then(|| Some(response.headers().clone()))
+            // Only error responses consult `x-should-retry`, as in the
+            // official SDKs: a success is never sent again.
+            let retry_after_headers = match &attempt {
+                Ok(Read::Whole(response)) => {
+                    should_retry_status(response.status, &response.headers)
+                        .then(|| Some(response.headers.clone()))
                 }
+                Ok(Read::TooLarge { .. }) => None,
                 Err(error) => {
                     // The causes, not reqwest's message: that names the URL,
                     // which for a presigned result URL carries a signature.
@@ -176,22 +199,22 @@ impl CallContext {
                     should_retry_transport(error).then_some(None)
                 }
             };
-            let wanted = retry_after_headers.filter(|_| retry < policy.max_retries);
+            let wanted = retry_after_headers.filter(|_| retry < policy.retries());
             let Some(headers) = wanted else {
-                return self.finish(outcome);
+                return self.finish(attempt, url);
             };
             // Get the next request before dropping this outcome: if the body
             // cannot be replayed, this outcome is the answer.
             let next = match replay().await {
                 Ok(Some(next)) => next,
-                Ok(None) => return self.finish(outcome),
+                Ok(None) => return self.finish(attempt, url),
                 Err(e) => return Err(SendError::Prepare(e)),
             };
             let delay = policy.delay(retry, headers.as_ref());
             span.in_scope(|| {
                 tracing::debug!(delay_ms = delay.as_millis() as u64, "retrying");
             });
-            drop(outcome);
+            drop(attempt);
             tokio::time::sleep(delay).await;
             request = next;
             retry += 1;
@@ -218,20 +241,51 @@ impl CallContext {
         }
     }
 
+    /// The response the call ends with, rebuilt around its buffered body
+    /// (and keeping its URL, without the query for presigned URLs).
     fn finish<E>(
         &self,
-        outcome: reqwest::Result<reqwest::Response>,
+        attempt: reqwest::Result<Read>,
+        mut url: reqwest::Url,
     ) -> Result<reqwest::Response, SendError<E>> {
-        match outcome {
-            Ok(response) => {
-                if let Ok(mut last) = self.last_response.lock() {
-                    *last = Some((response.status(), response.headers().clone()));
-                }
-                Ok(limit_body(response, self.shared.max_response_bytes))
-            }
-            Err(e) if !self.authenticate => Err(SendError::Transport(e.without_url())),
-            Err(e) => Err(SendError::Transport(e)),
+        if !self.authenticate {
+            url.set_query(None);
         }
+        let read = match attempt {
+            Ok(read) => read,
+            Err(e) if !self.authenticate => return Err(SendError::Transport(e.without_url())),
+            Err(e) => return Err(SendError::Transport(e)),
+        };
+        let (head, body) = match read {
+            Read::Whole(whole) => {
+                let body = reqwest::Body::from(whole.body.clone());
+                (whole, body)
+            }
+            Read::TooLarge { head } => {
+                // Reading this body fails at once, with the error that
+                // `Error::from_transport` finds in the source chain.
+                let limit = self.shared.max_response_bytes;
+                let failing = futures::stream::once(std::future::ready(Err::<bytes::Bytes, _>(
+                    Box::new(BodyTooLarge { limit }) as Box<dyn std::error::Error + Send + Sync>,
+                )));
+                (head, reqwest::Body::wrap_stream(failing))
+            }
+        };
+        if let Ok(mut last) = self.last_response.lock() {
+            *last = Some((head.status, head.headers.clone()));
+        }
+        // Only the URL can be set on a builder that cannot fail: no status
+        // or header is parsed there, so the default is never used.
+        let (mut parts, ()) = http::Response::builder()
+            .url(url)
+            .body(())
+            .unwrap_or_default()
+            .into_parts();
+        parts.status = head.status;
+        parts.version = head.version;
+        parts.headers = head.headers;
+        let rebuilt = http::Response::from_parts(parts, body);
+        Ok(reqwest::Response::from(rebuilt))
     }
 
     /// Adds what every attempt carries: the key, the `User-Agent`, the retry
@@ -245,6 +299,10 @@ impl CallContext {
         }
         headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
         headers.insert("x-reducto-retry-count", HeaderValue::from(retry));
+        // The crate sends no `api-version` (see the module docs): progenitor
+        // adds one to generated calls, so it is taken off here, in the one
+        // place every request passes.
+        headers.remove("api-version");
         *request.timeout_mut() = Some(self.timeout());
     }
 
@@ -315,41 +373,62 @@ impl fmt::Display for BodyTooLarge {
 
 impl std::error::Error for BodyTooLarge {}
 
-/// Rebuilds `response` so that reading its body fails once more than `limit`
-/// bytes arrive (at once, when `content-length` already says so), instead of
-/// buffering an endless or gigantic body.
-fn limit_body(response: reqwest::Response, limit: u64) -> reqwest::Response {
-    use futures::StreamExt;
+/// A response read whole, or refused for its size.
+pub(crate) enum Read {
+    /// Status, headers and the whole body.
+    Whole(Buffered),
+    /// The body is (or was declared) larger than the limit: not read on.
+    TooLarge {
+        /// The status and headers, with an empty body.
+        head: Buffered,
+    },
+}
 
-    let declared_too_large = response.content_length().is_some_and(|len| len > limit);
-    let (status, version, headers) = (
-        response.status(),
-        response.version(),
-        response.headers().clone(),
-    );
+/// A response whose body is in memory.
+pub(crate) struct Buffered {
+    status: StatusCode,
+    version: http::Version,
+    headers: HeaderMap,
+    body: bytes::Bytes,
+}
+
+/// Reads `response` whole, stopping once more than `limit` bytes arrive (at
+/// once, when `content-length` already says so) instead of buffering an
+/// endless or gigantic body. A failure while the body arrives is the
+/// reqwest error it is, so the retry loop treats it like any other.
+async fn read_whole(mut response: reqwest::Response, limit: u64) -> reqwest::Result<Read> {
+    let mut head = Buffered {
+        status: response.status(),
+        version: response.version(),
+        headers: std::mem::take(response.headers_mut()),
+        body: bytes::Bytes::new(),
+    };
+    let declared = response.content_length();
+    if declared.is_some_and(|len| len > limit) {
+        return Ok(Read::TooLarge { head });
+    }
+    // One chunk (the common case for small JSON) is kept without a copy.
+    let mut first: Option<bytes::Bytes> = None;
+    let mut more: Vec<u8> = Vec::new();
     let mut seen: u64 = 0;
-    let mut failed = declared_too_large;
-    let body = response.bytes_stream().map(move |chunk| {
-        // The stream is not polled past its first error, so a body declared
-        // too large is never read at all.
-        if failed {
-            return Err(
-                Box::new(BodyTooLarge { limit }) as Box<dyn std::error::Error + Send + Sync>
-            );
-        }
-        let chunk = chunk?;
-        seen += chunk.len() as u64;
+    while let Some(chunk) = response.chunk().await? {
+        seen = seen.saturating_add(chunk.len() as u64);
         if seen > limit {
-            failed = true;
-            return Err(Box::new(BodyTooLarge { limit }) as _);
+            return Ok(Read::TooLarge { head });
         }
-        Ok(chunk)
-    });
-    let mut limited = http::Response::new(reqwest::Body::wrap_stream(body));
-    *limited.status_mut() = status;
-    *limited.version_mut() = version;
-    *limited.headers_mut() = headers;
-    reqwest::Response::from(limited)
+        match first.take() {
+            None if more.is_empty() => first = Some(chunk),
+            None => more.extend_from_slice(&chunk),
+            Some(earlier) => {
+                let capacity = declared.unwrap_or(seen).min(limit);
+                more.reserve(usize::try_from(capacity).unwrap_or(0));
+                more.extend_from_slice(&earlier);
+                more.extend_from_slice(&chunk);
+            }
+        }
+    }
+    head.body = first.unwrap_or_else(|| bytes::Bytes::from(more));
+    Ok(Read::Whole(head))
 }
 
 /// Decodes a success response's JSON body, or classifies the error status.

@@ -25,6 +25,8 @@ use crate::{
 /// memory), bytes in memory, or any async reader.
 ///
 /// A `&str`, `String`, `&Path` or `PathBuf` converts into [`Document::Path`].
+/// More kinds of source may be added: a `match` needs a `_` arm.
+#[non_exhaustive]
 pub enum Document {
     /// A file, streamed from disk; reopened for each retry.
     Path(PathBuf),
@@ -123,15 +125,15 @@ impl From<&PathBuf> for Document {
 /// # let _ = (from_disk, from_memory, with_extension); Ok(()) }
 /// ```
 #[must_use = "an upload does nothing until awaited"]
-pub struct Upload<'a> {
-    client: &'a Reducto,
+pub struct Upload {
+    client: Reducto,
     document: Document,
     extension: Option<String>,
     options: RequestOptions,
 }
 
-impl<'a> Upload<'a> {
-    pub(crate) fn new(client: &'a Reducto, document: Document) -> Self {
+impl Upload {
+    pub(crate) fn new(client: Reducto, document: Document) -> Self {
         Upload {
             client,
             document,
@@ -237,7 +239,7 @@ impl Reducto {
     ///
     /// A path is streamed from disk, so memory use does not grow with the
     /// file. See [`Document`] for bytes and readers.
-    pub fn upload(&self, document: impl Into<Document>) -> Upload<'_> {
-        Upload::new(self, document.into())
+    pub fn upload(&self, document: impl Into<Document>) -> Upload {
+        Upload::new(self.clone(), document.into())
     }
 }

@@ -22,29 +22,56 @@ use crate::{
     Reducto, RetryPolicy,
 };
 
+/// How long the cancel sent at a wait's deadline
+/// ([`WaitJob::cancel_on_timeout`]) may take, retries included: the wait
+/// ends at most this long after its deadline, whether or not the server
+/// answered the cancel.
+pub const CANCEL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The shortest poll interval a [`PollPolicy`] accepts.
+pub const MIN_POLL_DELAY: Duration = Duration::from_millis(1);
+
+/// How long before the deadline the last poll is made, so that its answer
+/// can arrive in time: a poll still in flight at the deadline is abandoned.
+pub const FINAL_POLL_LEAD: Duration = Duration::from_secs(1);
+
 /// When to poll a job.
 ///
 /// The first poll is immediate (the job may already be done); then the
 /// interval starts at `initial_delay` and grows by `multiplier` up to
-/// `max_delay`, each scaled by a jitter factor in `0.75..=1.0`. The last
-/// sleep shrinks to end at the deadline, where a final poll is made.
+/// `max_delay`, each scaled by a jitter factor in `0.75..=1.0`. The deadline
+/// is hard: the wait ends at it, whatever is in flight (a poll still
+/// running, with its retries, is abandoned). The last poll is made
+/// [`FINAL_POLL_LEAD`] before the deadline (at once, if less time remains).
 ///
 /// The defaults — 1 s growing ×2 to 10 s, a 10 minute deadline — follow the
 /// official CLI's `--timeout 10m` and aws-sdk-rust waiters' shape (quick first
-/// polls, capped exponential growth, a final poll at the deadline); a 10 s
+/// polls, capped exponential growth, a final poll near the deadline); a 10 s
 /// cap keeps the added latency small for parse jobs that take minutes.
+///
+/// Values are checked when a wait or watch starts; one that cannot be right
+/// ends it with [`Error::InvalidArgument`] (`poll_policy`) before any
+/// request: an `initial_delay` under [`MIN_POLL_DELAY`], a `max_delay` below
+/// it, a `multiplier` that is NaN, infinite or below 1.0. A deadline too far
+/// to represent (`Duration::MAX`) means no deadline.
+///
+/// ```
+/// use std::time::Duration;
+/// use reducto::PollPolicy;
+///
+/// let patient = PollPolicy::default()
+///     .initial_delay(Duration::from_secs(2))
+///     .max_delay(Duration::from_secs(30))
+///     .deadline(Duration::from_secs(3600));
+/// # let _ = patient;
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct PollPolicy {
-    /// The first interval.
-    pub initial_delay: Duration,
-    /// The interval's growth factor (1.0 polls at a fixed rate).
-    pub multiplier: f64,
-    /// The longest interval.
-    pub max_delay: Duration,
-    /// How long to wait in all; `None` waits for ever.
-    pub deadline: Option<Duration>,
-    /// Whether intervals are jittered.
-    pub jitter: bool,
+    initial_delay: Duration,
+    multiplier: f64,
+    max_delay: Duration,
+    deadline: Option<Duration>,
+    jitter: bool,
 }
 
 impl Default for PollPolicy {
@@ -60,11 +87,72 @@ impl Default for PollPolicy {
 }
 
 impl PollPolicy {
-    /// The interval after poll number `n` (0-based), before jitter.
+    /// The first interval (default 1 s; at least [`MIN_POLL_DELAY`]).
+    pub fn initial_delay(mut self, delay: Duration) -> Self {
+        self.initial_delay = delay;
+        self
+    }
+
+    /// The interval's growth factor (default 2.0; 1.0 polls at a fixed
+    /// rate; finite and at least 1.0).
+    pub fn multiplier(mut self, factor: f64) -> Self {
+        self.multiplier = factor;
+        self
+    }
+
+    /// The longest interval (default 10 s; at least `initial_delay`).
+    pub fn max_delay(mut self, delay: Duration) -> Self {
+        self.max_delay = delay;
+        self
+    }
+
+    /// How long to wait in all (default 10 minutes).
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// Waits for as long as the job takes.
+    pub fn no_deadline(mut self) -> Self {
+        self.deadline = None;
+        self
+    }
+
+    /// Whether intervals are jittered (default on).
+    pub fn jitter(mut self, on: bool) -> Self {
+        self.jitter = on;
+        self
+    }
+
+    /// Refuses the values that cannot be right (see the type's docs).
+    fn validate(&self) -> Result<()> {
+        let refuse = |reason: String| Err(Error::invalid("poll_policy", reason));
+        if self.initial_delay < MIN_POLL_DELAY {
+            return refuse(format!(
+                "initial_delay {:?} is under the minimum {MIN_POLL_DELAY:?}",
+                self.initial_delay
+            ));
+        }
+        if self.max_delay < self.initial_delay {
+            return refuse(format!(
+                "max_delay {:?} is below initial_delay {:?}",
+                self.max_delay, self.initial_delay
+            ));
+        }
+        if !self.multiplier.is_finite() || self.multiplier < 1.0 {
+            return refuse(format!(
+                "multiplier {} must be a finite number of at least 1.0",
+                self.multiplier
+            ));
+        }
+        Ok(())
+    }
+
+    /// The interval after poll number `n` (0-based), before jitter; never
+    /// panics or overflows (it saturates at `max_delay`).
     fn interval(&self, n: u32) -> Duration {
-        let grown =
-            self.initial_delay.as_secs_f64() * self.multiplier.max(1.0).powi(n.min(64) as i32);
-        Duration::from_secs_f64(grown.min(self.max_delay.as_secs_f64()))
+        let grown = self.initial_delay.as_secs_f64() * self.multiplier.powi(n.min(64) as i32);
+        crate::retry::secs_saturating(grown).min(self.max_delay)
     }
 }
 
@@ -74,7 +162,8 @@ impl PollPolicy {
 pub struct JobUpdate {
     /// The status.
     pub status: JobStatus,
-    /// Progress, 0 to 100, when the server reports it.
+    /// Progress as a fraction, 0.0 to 1.0 (as Reducto reports it; multiply
+    /// by 100 for a percentage), when the server reports it.
     pub progress: Option<f64>,
     /// The whole job as last polled (with its result once completed).
     pub job: Job,
@@ -115,35 +204,55 @@ impl Poller {
         }
     }
 
-    /// Sleeps until the next poll is due (none before the first), then polls.
+    /// Sleeps until the next poll is due (none before the first), then polls;
+    /// `TimedOut` at the deadline, even with a poll in flight.
     async fn next(&mut self) -> Result<Polled> {
         validate_job_id(&self.job_id)?;
+        self.policy.validate()?;
         let now = Instant::now();
         let started = *self.started.get_or_insert(now);
-        let deadline = self.policy.deadline.map(|d| started + d);
+        // A deadline too far to represent is no deadline.
+        let deadline = self.policy.deadline.and_then(|d| started.checked_add(d));
         if self.polls > 0 {
             let mut wait = self.policy.interval(self.polls - 1);
             if self.policy.jitter {
-                wait = wait.mul_f64(crate::retry::jitter_factor());
+                let factor = crate::retry::jitter_factor();
+                wait = crate::retry::secs_saturating(wait.as_secs_f64() * factor);
             }
-            let mut wake = now + wait;
+            let mut wake = now.checked_add(wait);
             if let Some(deadline) = deadline {
-                if now >= deadline {
+                // The last poll is made FINAL_POLL_LEAD before the deadline;
+                // once it has been, only the deadline is left to wait for.
+                let last_poll = deadline
+                    .checked_sub(FINAL_POLL_LEAD)
+                    .unwrap_or(started)
+                    .max(started);
+                if now >= last_poll {
+                    tokio::time::sleep_until(deadline).await;
                     return Ok(Polled::TimedOut);
                 }
-                // The last sleep ends at the deadline, for a final poll there.
-                wake = wake.min(deadline);
+                wake = Some(wake.map_or(last_poll, |w| w.min(last_poll)));
             }
-            tokio::time::sleep_until(wake).await;
+            match wake {
+                Some(wake) => tokio::time::sleep_until(wake).await,
+                // Beyond what the clock holds: never, in practice.
+                None => std::future::pending::<()>().await,
+            }
         }
         self.polls += 1;
-        let job = self
+        let poll = self
             .client
             .job()
             .get(&self.job_id)
             .with_options(self.request.clone())
-            .send()
-            .await?;
+            .send();
+        let job = match deadline {
+            Some(deadline) => match tokio::time::timeout_at(deadline, poll).await {
+                Ok(job) => job?,
+                Err(_) => return Ok(Polled::TimedOut),
+            },
+            None => poll.await?,
+        };
         if let JobStatus::Other(status) = &job.status {
             tracing::debug!(job_id = %self.job_id, status, "unknown job status; still polling");
         }
@@ -160,11 +269,19 @@ impl Poller {
         }
     }
 
-    /// At the deadline: cancel the job on the server if asked, then report.
+    /// At the deadline: cancel the job on the server if asked (for at most
+    /// [`CANCEL_TIMEOUT`]), then report.
     async fn timed_out(&self, cancel: bool) -> Error {
         if cancel {
-            if let Err(e) = self.client.job().cancel(&self.job_id).send().await {
-                tracing::debug!(job_id = %self.job_id, error = %e, "cancel after deadline failed");
+            let request = self.client.job().cancel(&self.job_id).send();
+            match tokio::time::timeout(CANCEL_TIMEOUT, request).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => {
+                    tracing::debug!(job_id = %self.job_id, error = %e, "cancel after deadline failed");
+                }
+                Err(_) => {
+                    tracing::debug!(job_id = %self.job_id, "cancel after deadline timed out");
+                }
             }
         }
         self.timeout_error()
@@ -207,7 +324,8 @@ pub struct WaitJob {
 
 impl WaitJob {
     /// Gives up after this long (default 10 minutes) with
-    /// [`Error::WaitTimeout`], after a final poll at the deadline.
+    /// [`Error::WaitTimeout`], at the deadline whatever is in flight (see
+    /// [`PollPolicy`]).
     pub fn timeout(mut self, deadline: Duration) -> Self {
         self.policy.deadline = Some(deadline);
         self
@@ -225,7 +343,9 @@ impl WaitJob {
         self
     }
 
-    /// Cancels the job on the server when the deadline passes (off by default).
+    /// Cancels the job on the server when the deadline passes (off by
+    /// default). The cancel has its own bound, [`CANCEL_TIMEOUT`], so the
+    /// wait ends at most that long after its deadline.
     pub fn cancel_on_timeout(mut self, cancel: bool) -> Self {
         self.cancel_on_timeout = cancel;
         self
@@ -278,7 +398,8 @@ pub struct WaitAll {
 }
 
 impl WaitAll {
-    /// How many jobs are polled at once (default 32).
+    /// How many jobs are polled at once (default 32; 0 counts as 1, and any
+    /// larger number is accepted: no more jobs than given are polled).
     pub fn concurrency(mut self, jobs: usize) -> Self {
         self.concurrency = jobs.max(1);
         self
@@ -310,7 +431,7 @@ impl WaitAll {
     }
 }
 
-impl<'a> Jobs<'a> {
+impl Jobs {
     fn waiter(&self, job_id: String) -> WaitJob {
         WaitJob {
             client: self.client.clone(),
@@ -363,7 +484,7 @@ impl<'a> Jobs<'a> {
     ///
     /// let mut updates = client.job().watch(&job_id);
     /// while let Some(update) = updates.try_next().await? {
-    ///     println!("{} {:.0}%", update.status, update.progress.unwrap_or(0.0));
+    ///     println!("{} {:.0}%", update.status, update.progress.unwrap_or(0.0) * 100.0);
     /// }
     /// # Ok(()) }
     /// ```
@@ -423,7 +544,7 @@ impl<'a> Jobs<'a> {
     }
 }
 
-impl<'a> ParseRunJob<'a> {
+impl ParseRunJob {
     /// Starts the job and waits for it with the default [`PollPolicy`]:
     /// resolves to the completed job (see [`Jobs::wait`]).
     pub async fn wait(self) -> Result<Job> {

@@ -77,14 +77,18 @@ async fn job_management_flow_end_to_end() {
     let full = client.parse().full_result(&done).await.unwrap();
     assert_eq!(full.chunks, chunks);
 
-    // Cancel: the job never completes and says so.
+    // Cancel: the job never completes and says so. GET /job documents no
+    // Cancelled, so (like Reducto) the server reports it as Failed with
+    // the cancel as its reason.
     let doomed = client.parse().run_job(&upload).await.unwrap().job_id;
     client.job().cancel(&doomed).await.unwrap();
     let cancelled = client.job().get(&doomed).await.unwrap();
-    assert_eq!(cancelled.status, JobStatus::Cancelled);
+    assert_eq!(cancelled.status, JobStatus::Failed);
+    assert_eq!(cancelled.reason.as_deref(), Some("Job cancelled by user"));
     assert!(matches!(
         client.job().wait(&doomed).await,
-        Err(Error::JobCancelled { job_id }) if job_id == doomed
+        Err(Error::JobFailed { job_id, reason: Some(reason), .. })
+            if job_id == doomed && reason == "Job cancelled by user"
     ));
 
     // Every job, page by page with the cursor: sync parse + two jobs.
@@ -145,6 +149,9 @@ async fn requests_carry_auth_user_agent_and_documented_shapes() {
         );
         assert_eq!(r.header("x-reducto-retry-count"), Some("0"));
         assert_eq!(r.header("accept"), Some("application/json"));
+        // One decision for every request (see the transport module): no
+        // `api-version` header, generated calls and handwritten ones alike.
+        assert_eq!(r.header("api-version"), None, "{} {}", r.method, r.path);
     }
 
     let up = &requests[0];
@@ -598,6 +605,67 @@ async fn a_user_supplied_http_client_is_used() {
     let r = &server.requests()[0];
     assert_eq!(r.header("x-from-user-client"), Some("yes"));
     assert_eq!(r.header("authorization"), Some(&*format!("Bearer {KEY}")));
+}
+
+/// Compiles only for futures a multi-threaded runtime can spawn.
+fn assert_spawnable<F: std::future::Future + Send + 'static>(_: F) {}
+
+/// Compiles only for streams a multi-threaded runtime can drive in a task.
+fn assert_spawnable_stream<S: futures::Stream + Send + 'static>(_: S) {}
+
+#[test]
+fn every_request_future_and_stream_can_be_spawned() {
+    use std::future::IntoFuture;
+    // Builders own their client handle: nothing borrows `client`, which is
+    // dropped before any future is used.
+    let client = Reducto::builder()
+        .read_env(false)
+        .api_key(KEY)
+        .build()
+        .unwrap();
+    let get = client.job().get("x");
+    let cancel = client.job().cancel("x");
+    let list = client.job().get_all();
+    let upload = client.upload("x");
+    let run = client.parse().run("x");
+    let run_job = client.parse().run_job("x");
+    let wait = client.job().wait("x");
+    let run_job_wait = client.parse().run_job("x").wait();
+    let wait_all = client.job().wait_all(["x"]).stream();
+    let watch = client.job().watch("x");
+    let pages = client.job().get_all().pages();
+    let jobs = client.job().get_all().stream();
+    let full = client
+        .parse()
+        .full_result(reducto::types::ParseResult::FullResult(
+            serde_json::from_value(serde_json::json!({"type": "full", "chunks": []})).unwrap(),
+        ));
+    let version = client.api_version();
+    let jobs_handle = client.job();
+    let parse_handle = client.parse();
+    drop(client);
+    assert_spawnable(get.clone().into_future());
+    assert_spawnable(get.send());
+    assert_spawnable(cancel.clone().into_future());
+    assert_spawnable(cancel.send());
+    assert_spawnable(list.clone().into_future());
+    assert_spawnable(list.send());
+    assert_spawnable(upload.into_future());
+    assert_spawnable(run.clone().into_future());
+    assert_spawnable(run.send());
+    assert_spawnable(run_job.clone().into_future());
+    assert_spawnable(run_job.send());
+    assert_spawnable(wait.clone().into_future());
+    assert_spawnable(wait.send());
+    assert_spawnable(run_job_wait);
+    assert_spawnable(full.into_future());
+    assert_spawnable(version);
+    assert_spawnable(jobs_handle.get("y").into_future());
+    assert_spawnable(parse_handle.run("y").into_future());
+    assert_spawnable_stream(wait_all);
+    assert_spawnable_stream(watch);
+    assert_spawnable_stream(pages);
+    assert_spawnable_stream(jobs);
 }
 
 #[test]

@@ -543,12 +543,10 @@ fn missing_from(expected: &Value, sent: &Value, at: &str, out: &mut Vec<String>)
 }
 
 fn quick_polls(deadline: Duration) -> PollPolicy {
-    PollPolicy {
-        initial_delay: Duration::from_millis(5),
-        max_delay: Duration::from_millis(20),
-        deadline: Some(deadline),
-        ..PollPolicy::default()
-    }
+    PollPolicy::default()
+        .initial_delay(Duration::from_millis(5))
+        .max_delay(Duration::from_millis(20))
+        .deadline(deadline)
 }
 
 // ------------------------------------------------------------------ tests

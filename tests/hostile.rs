@@ -25,6 +25,8 @@ enum Behaviour {
     Silent,
     /// A 200 with a chunked body that never ends.
     Endless,
+    /// The n-th connection gets the n-th of these bytes (the last repeats).
+    Sequence(Vec<Vec<u8>>),
 }
 
 /// A server speaking raw bytes, recording each request's head.
@@ -50,7 +52,7 @@ async fn raw_server(behaviour: Behaviour) -> RawServer {
             let Ok((mut socket, _)) = listener.accept().await else {
                 return;
             };
-            let behaviour = behaviour.clone();
+            let mut behaviour = behaviour.clone();
             let recorded = recorded.clone();
             tokio::spawn(async move {
                 let mut head = Vec::new();
@@ -61,10 +63,15 @@ async fn raw_server(behaviour: Behaviour) -> RawServer {
                         Ok(n) => head.extend_from_slice(&buf[..n]),
                     }
                 }
-                recorded
-                    .lock()
-                    .await
-                    .push(String::from_utf8_lossy(&head).into_owned());
+                let seen = {
+                    let mut heads = recorded.lock().await;
+                    heads.push(String::from_utf8_lossy(&head).into_owned());
+                    heads.len()
+                };
+                if let Behaviour::Sequence(answers) = &behaviour {
+                    let n = (seen - 1).min(answers.len().saturating_sub(1));
+                    behaviour = Behaviour::Send(answers.get(n).cloned().unwrap_or_default());
+                }
                 match behaviour {
                     Behaviour::Send(bytes) => {
                         let _ = socket.write_all(&bytes).await;
@@ -72,6 +79,7 @@ async fn raw_server(behaviour: Behaviour) -> RawServer {
                     Behaviour::Silent => {
                         tokio::time::sleep(Duration::from_secs(3600)).await;
                     }
+                    Behaviour::Sequence(_) => {} // resolved to Send above
                     Behaviour::Endless => {
                         let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
                         if socket.write_all(head.as_bytes()).await.is_err() {
@@ -96,6 +104,53 @@ fn http(status: &str, headers: &[(&str, &str)], body: &str) -> Behaviour {
     text.push_str("connection: close\r\n\r\n");
     text.push_str(body);
     Behaviour::Send(text.into_bytes())
+}
+
+/// The bytes a `Send` behaviour sends.
+fn raw(behaviour: Behaviour) -> Vec<u8> {
+    match behaviour {
+        Behaviour::Send(bytes) => bytes,
+        _ => Vec::new(),
+    }
+}
+
+/// A client that retries like the official SDKs, with short waits.
+fn retrying(url: &str) -> Reducto {
+    Reducto::builder()
+        .read_env(false)
+        .api_key(KEY)
+        .base_url(url)
+        .retry(RetryPolicy::default().initial_delay(Duration::from_millis(10)))
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap()
+}
+
+/// An error and its sources, each level's own text.
+fn chain(error: &Error) -> Vec<String> {
+    let mut levels = vec![error.to_string()];
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        levels.push(cause.to_string());
+        source = cause.source();
+    }
+    levels
+}
+
+/// Each level of the error says only its own part: no level repeats a
+/// deeper one's text, and no placeholder URL shows.
+fn said_once(levels: &[String]) -> Result<(), String> {
+    for (i, outer) in levels.iter().enumerate() {
+        if outer.contains("no.url.provided") {
+            return Err(format!("placeholder URL in {levels:?}"));
+        }
+        for inner in &levels[i + 1..] {
+            if !inner.is_empty() && outer.contains(inner.as_str()) {
+                return Err(format!("{outer:?} repeats its cause {inner:?}"));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn json(status: &str, body: &str) -> Behaviour {
@@ -206,6 +261,70 @@ fn cases() -> Vec<Case> {
         format!(r#"{{"jobs":[{}],"next_cursor":{next}}}"#, jobs.join(","))
     };
     vec![
+        case("200 from /parse_async with x-should-retry: true", "sent once: a success is never resent (one job, billed once)",
+            Some(http("200 OK", &[("content-type", "application/json"), ("x-should-retry", "true")], r#"{"job_id":"once"}"#)),
+            |url: String| async move { retrying(&url).parse().run_job("https://example.com/a.pdf").await.map(|r| r.job_id) },
+            |o: &Outcome, heads: &[String]| match o {
+                Ok(id) if id == "once" && heads.len() == 1 => Ok(()),
+                other => Err(format!("got {other:?} after {} requests", heads.len())),
+            }),
+        case("connection reset mid-body, then a good answer", "retried like any connection failure: Completed",
+            Some(Behaviour::Sequence(vec![
+                b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{\"status\":\"Comp".to_vec(),
+                raw(json("200 OK", JOB)),
+            ])),
+            |url: String| async move { retrying(&url).job().get("j").await.map(|j| j.status.to_string()) },
+            |o: &Outcome, heads: &[String]| match o {
+                Ok(status) if status == "Completed" && heads.len() == 2 => Ok(()),
+                other => Err(format!("got {other:?} after {} requests", heads.len())),
+            }),
+        case("503 with retry-after-ms of 1e300", "InternalServer after the retries (the value is ignored, no panic)",
+            Some(http("503 Service Unavailable", &[("retry-after-ms", "1e300"), ("retry-after", "1e300")], "{}")),
+            |url: String| async move { retrying(&url).job().get("j").await.map(|j| j.status.to_string()) },
+            |o: &Outcome, heads: &[String]| match o {
+                Err(Error::InternalServer(_)) if heads.len() == 3 => Ok(()),
+                other => Err(format!("got {other:?} after {} requests", heads.len())),
+            }),
+        case("server stops answering during a wait with a 1 s deadline", "WaitTimeout at the deadline, not after the request timeout",
+            Some(Behaviour::Silent), |url: String| async move {
+                let started = std::time::Instant::now();
+                let outcome = retrying(&url).job().wait("j").timeout(Duration::from_secs(1)).await;
+                let secs = started.elapsed().as_secs_f64();
+                match outcome {
+                    Err(Error::WaitTimeout { .. }) if secs < 1.5 => Ok("WaitTimeout".to_owned()),
+                    Err(e) => Err(e),
+                    Ok(job) => Ok(format!("{} after {secs} s", job.status)),
+                }
+            }, ok_eq("WaitTimeout")),
+        case("prefetch(usize::MAX)", "clamped: the listing works",
+            Some(json("200 OK", Box::leak(page(2, "null").into_boxed_str()))), |url: String| async move {
+                let jobs: Vec<_> = client(&url).job().get_all().prefetch(usize::MAX).stream().try_collect().await?;
+                Ok(format!("{} jobs", jobs.len()))
+            }, ok_eq("2 jobs")),
+        case("connection refused", "Connection error; each level of its source chain says its part once",
+            None, |_url: String| async move { get_job("http://127.0.0.1:9".to_owned()).await },
+            |o: &Outcome, _: &[String]| match o {
+                Err(e @ Error::Connection(_)) => said_once(&chain(e)),
+                other => Err(format!("got {other:?}")),
+            }),
+        case("body cut short, no retries", "Connection error naming the real URL, causes once",
+            Some(Behaviour::Send(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{\"status\":\"Comp".to_vec())),
+            get_job, |o: &Outcome, _: &[String]| match o {
+                Err(e @ Error::Connection(_)) if e.to_string().contains("/job/job-1") || chain(e).iter().any(|l| l.contains("/job/job-1")) => said_once(&chain(e)),
+                other => Err(format!("got {other:?}, chain {:?}", o.as_ref().err().map(chain))),
+            }),
+        case("a file that does not exist", "File error; the OS message said once",
+            None, |_url: String| async move {
+                client("http://127.0.0.1:9").upload("/no/such/file.pdf").await.map(|u| u.file_id)
+            }, |o: &Outcome, _: &[String]| match o {
+                Err(e @ Error::File { .. }) => said_once(&chain(e)),
+                other => Err(format!("got {other:?}")),
+            }),
+        case("a body that is not JSON", "Decode; the decoder's message said once",
+            Some(json("200 OK", "hello")), get_job, |o: &Outcome, _: &[String]| match o {
+                Err(e @ Error::Decode(_)) => said_once(&chain(e)),
+                other => Err(format!("got {other:?}")),
+            }),
         case("200 whose body is not JSON", "Decode, body kept",
             Some(json("200 OK", "hello")), get_job, decode_keeps("hello")),
         case("HTML error page (502)", "InternalServer with the HTML body",

@@ -8,11 +8,7 @@
 
 mod common;
 
-use std::{
-    io::Write,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::time::Duration;
 
 use common::*;
 use reducto::{Document, Error, Reducto, RetryPolicy};
@@ -581,48 +577,10 @@ async fn every_upload_attempt_carries_the_whole_multipart_body() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// A `tracing` writer into a shared buffer.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn tracing_names_the_operation_and_attempt_and_never_the_key() {
     const SECRET: &str = "sk-tracing-secret-4242";
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_max_level(tracing::Level::TRACE)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_ansi(false)
-        .finish();
-    // This thread only: the test runtime is single-threaded, so the
-    // client, the server and every task it spawns log here.
-    let _guard = tracing::subscriber::set_default(subscriber);
-    // tracing caches each callsite's interest globally. With exactly one
-    // registered dispatcher it computes that interest for a callsite first
-    // hit on another test's thread from *that* thread's default (none), so
-    // the request span would be cached as "never" and vanish here too. A
-    // second (silent) dispatcher makes tracing combine all of them into
-    // "sometimes", decided per call by the calling thread's subscriber.
-    let _silent = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
-    tracing::callsite::rebuild_interest_cache();
+    let (captured, _tracing) = capture_tracing();
 
     let server = Server::builder()
         .faults(
@@ -717,4 +675,49 @@ async fn tracing_names_the_operation_and_attempt_and_never_the_key() {
         !log.contains("Bearer"),
         "an authorization header leaked:\n{log}"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn extreme_retry_settings_neither_panic_nor_retry_for_ever() {
+    let server = faulty("/jobs", FaultAction::Status(503), None).await;
+    let client = builder_for(&server.url())
+        .timeout(Duration::MAX)
+        .max_response_size(u64::MAX)
+        .retry(
+            RetryPolicy::default()
+                .max_retries(u32::MAX)
+                .initial_delay(Duration::MAX)
+                .max_delay(Duration::MAX)
+                .max_retry_after(Duration::MAX),
+        )
+        .build()
+        .unwrap();
+    let error = client.job().get_all().await.unwrap_err();
+    assert!(matches!(error, Error::InternalServer(_)), "{error:?}");
+    // Clamped to the documented ceiling.
+    assert_eq!(
+        requests_to(&server, "GET", "/jobs").len() as u32,
+        1 + reducto::RetryPolicy::MAX_RETRIES
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn huge_server_retry_after_values_are_ignored_not_panics() {
+    for (name, value) in [
+        ("retry-after-ms", "1e300"),
+        ("retry-after", "1e300"),
+        ("retry-after", "18446744073709551616"),
+        ("retry-after-ms", "NaN"),
+    ] {
+        let server = faulty("/jobs", respond(429, &[(name, value)]), Some(1)).await;
+        let client = client_with(&server, exact().max_retry_after(Duration::MAX));
+        let start = Instant::now();
+        client.job().get_all().await.unwrap();
+        // Not honoured: the computed backoff (0.5 s) instead.
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_millis(500),
+            "{name}: {value}"
+        );
+    }
 }

@@ -95,6 +95,12 @@ async fn run(with_faults: bool) -> Run {
     while let Some((job_id, outcome)) = finished.next().await {
         let got = match outcome {
             Ok(job) if job.status == JobStatus::Completed => Expected::Completed,
+            // Within the spec, GET /job reports a cancelled job as Failed
+            // with the cancel as its reason.
+            Err(Error::JobFailed {
+                reason: Some(reason),
+                ..
+            }) if reason == "Job cancelled by user" => Expected::Cancelled,
             Err(Error::JobFailed { .. }) => Expected::Failed,
             Err(Error::JobCancelled { .. }) => Expected::Cancelled,
             other => panic!("job {job_id}: unexpected outcome {other:?}"),

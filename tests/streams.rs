@@ -631,3 +631,103 @@ async fn per_call_retry_policy_applies_to_every_page() {
         "resumed: page 2 (503, then retried) and page 3"
     );
 }
+
+#[test]
+fn a_listing_whose_driver_dies_ends_with_an_error_not_silently() {
+    // The server lives on its own runtime; the stream's page driver is
+    // spawned on a second one, which is shut down mid-listing.
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = server_rt.block_on(async {
+        let server = Server::builder()
+            .page_latency(Duration::from_millis(200))
+            .start()
+            .await
+            .unwrap();
+        server.seed_jobs((0..30).map(|_| SeedJob::completed()));
+        server
+    });
+    let client = client_for(&server);
+    let mut stream = client.job().get_all().limit(10).prefetch(1).stream();
+
+    let client_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let first = client_rt.block_on(async { stream.next().await });
+    assert!(matches!(first, Some(Ok(_))), "{first:?}");
+    // The driver is now fetching page 2 on `client_rt`; kill it.
+    drop(client_rt);
+
+    let rest: Vec<_> = server_rt.block_on(async {
+        let mut rest = Vec::new();
+        while let Some(item) = stream.next().await {
+            rest.push(item);
+        }
+        rest
+    });
+    // The nine other jobs of page 1, then an error, not a silent end.
+    assert_eq!(rest.len(), 10, "{rest:?}");
+    assert!(rest[..9].iter().all(Result::is_ok));
+    match &rest[9] {
+        Err(Error::Interrupted(why)) => assert!(!why.is_empty()),
+        other => panic!("expected Interrupted, got {other:?}"),
+    }
+    drop(server);
+}
+
+#[tokio::test(start_paused = true)]
+async fn page_requests_run_inside_the_callers_span() {
+    let (captured, _tracing) = capture_tracing();
+    let (server, _) = seeded(25).await;
+    let client = client_for(&server);
+    let span = tracing::info_span!("listing_for_user", user = 42);
+    let jobs: Vec<_> = {
+        let _entered = span.enter();
+        client.job().get_all().limit(10).stream()
+    }
+    .try_collect()
+    .await
+    .unwrap();
+    assert_eq!(jobs.len(), 25);
+    let log = captured.text();
+    let page_spans: Vec<&str> = log
+        .lines()
+        .filter(|l| {
+            l.contains("reducto.request")
+                && l.contains("get_jobs_jobs_get")
+                && l.contains(" close ")
+        })
+        .collect();
+    assert_eq!(page_spans.len(), 3, "{log}");
+    for line in page_spans {
+        assert!(line.contains("listing_for_user{user=42}"), "{line}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn extreme_prefetch_values_are_clamped_not_panics() {
+    let (server, expected) = seeded(120).await;
+    let client = client_for(&server);
+    for prefetch in [
+        0,
+        1,
+        reducto::pagination::MAX_PREFETCH,
+        usize::MAX / 2,
+        usize::MAX,
+    ] {
+        server.clear_requests();
+        let mut stream = client.job().get_all().limit(10).prefetch(prefetch).stream();
+        let first = stream.next().await.unwrap().unwrap();
+        assert_eq!(first.job_id, expected[0]);
+        idle(60).await;
+        // At most the clamped number of pages ahead of the one delivered.
+        let ahead = prefetch.min(reducto::pagination::MAX_PREFETCH);
+        assert!(list_requests(&server) <= 1 + ahead, "prefetch {prefetch}");
+        let rest: Vec<_> = stream.try_collect().await.unwrap();
+        assert_eq!(rest.len(), 119, "prefetch {prefetch}");
+    }
+}

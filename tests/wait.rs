@@ -53,7 +53,7 @@ async fn wait_polls_on_schedule_and_resolves_to_the_completed_job() {
         .unwrap();
     assert_eq!(job.status, JobStatus::Completed);
     assert!(job.result.is_some());
-    assert_eq!(job.progress, Some(100.0));
+    assert_eq!(job.progress, Some(1.0));
     // Polls at 0, 1, 3, 7, 15, 25 (pending) and 35 (completed, >= 30 s).
     assert_eq!(start.elapsed(), Duration::from_secs(35));
     let polls = requests_to(&server, "GET", &format!("/job/{job_id}"));
@@ -84,9 +84,10 @@ async fn watch_yields_each_change_on_the_schedule_and_ends_with_completed() {
     // Progress is the server's, at the poll's instant: t / 30 s.
     for (t, _, progress) in &seen[..6] {
         let progress = progress.expect("pending jobs report progress");
-        assert!(close(progress, t / 30.0 * 100.0), "{progress} at {t}");
+        // A fraction of 1.0, as Reducto reports it.
+        assert!(close(progress, t / 30.0), "{progress} at {t}");
     }
-    assert_eq!(seen[6].2, Some(100.0));
+    assert_eq!(seen[6].2, Some(1.0));
     let progress: Vec<f64> = seen.iter().map(|u| u.2.unwrap()).collect();
     assert!(progress.windows(2).all(|w| w[0] < w[1]), "{progress:?}");
 
@@ -104,10 +105,7 @@ async fn watch_yields_only_changes() {
     // A seeded pending job never changes.
     let ids = server.seed_jobs([SeedJob::pending().job_id("stuck")]);
     let client = client_for(&server);
-    let policy = PollPolicy {
-        deadline: Some(Duration::from_secs(30)),
-        ..exact_polls()
-    };
+    let policy = exact_polls().deadline(Duration::from_secs(30));
     let items: Vec<_> = client.job().watch_with(&ids[0], policy).collect().await;
     assert_eq!(items.len(), 2, "{items:?}");
     let first = items[0].as_ref().unwrap();
@@ -120,6 +118,7 @@ async fn watch_yields_only_changes() {
             job_id,
             last_status,
             last_progress,
+            ..
         }) => {
             assert_eq!(job_id, "stuck");
             assert_eq!(last_status, &Some(JobStatus::Pending));
@@ -127,7 +126,7 @@ async fn watch_yields_only_changes() {
         }
         other => panic!("expected WaitTimeout, got {other:?}"),
     }
-    // 0, 1, 3, 7, 15, 25 and the final poll at the 30 s deadline.
+    // 0, 1, 3, 7, 15, 25 and the final poll 1 s before the 30 s deadline.
     assert_eq!(polls(&server), 7);
 }
 
@@ -150,7 +149,9 @@ async fn a_failed_job_is_an_error_with_the_reason() {
         .await
         .unwrap_err();
     match &error {
-        Error::JobFailed { job_id: id, reason } => {
+        Error::JobFailed {
+            job_id: id, reason, ..
+        } => {
             assert_eq!(id, &job_id);
             assert_eq!(reason.as_deref(), Some(FAIL_REASON));
         }
@@ -161,9 +162,16 @@ async fn a_failed_job_is_an_error_with_the_reason() {
     assert_eq!(polls(&server), 5);
 }
 
+/// A server answering `Cancelled` on `GET /job` (outside the spec, as some
+/// servers do): the client's `JobCancelled` handling.
 #[tokio::test(start_paused = true)]
 async fn a_job_cancelled_while_waiting_is_an_error() {
-    let server = server_with_duration(Duration::from_secs(60)).await;
+    let server = Server::builder()
+        .job_duration(Duration::from_secs(60))
+        .cancelled_on_get_job(true)
+        .start()
+        .await
+        .unwrap();
     let client = client_for(&server);
     let job_id = start_job(&client).await;
 
@@ -180,12 +188,31 @@ async fn a_job_cancelled_while_waiting_is_an_error() {
     let (outcome, cancelled) = tokio::join!(wait, cancel);
     assert_eq!(cancelled["status"], "Cancelled");
     match outcome {
-        Err(Error::JobCancelled { job_id: id }) => assert_eq!(id, job_id),
+        Err(Error::JobCancelled { job_id: id, .. }) => assert_eq!(id, job_id),
         other => panic!("expected JobCancelled, got {other:?}"),
     }
     // Cancelled at 5 s, seen by the poll at 7 s.
     assert_eq!(start.elapsed(), Duration::from_secs(7));
     assert_eq!(polls(&server), 4);
+}
+
+/// A server within the spec (Reducto's, the local one by default) reports
+/// a cancelled job as `Failed` with the cancel as its reason.
+#[tokio::test(start_paused = true)]
+async fn a_job_cancelled_on_a_spec_faithful_server_is_a_failure_with_the_reason() {
+    let server = server_with_duration(Duration::from_secs(60)).await;
+    let client = client_for(&server);
+    let job_id = start_job(&client).await;
+    client.job().cancel(&job_id).await.unwrap();
+    match client.job().wait(&job_id).poll_policy(exact_polls()).await {
+        Err(Error::JobFailed {
+            job_id: id, reason, ..
+        }) => {
+            assert_eq!(id, job_id);
+            assert_eq!(reason.as_deref(), Some("Job cancelled by user"));
+        }
+        other => panic!("expected JobFailed, got {other:?}"),
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -235,11 +262,13 @@ async fn a_failed_poll_is_retried_by_the_request_policy() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn the_deadline_gives_wait_timeout_after_a_final_poll_at_the_deadline() {
+async fn the_deadline_gives_wait_timeout_after_a_final_poll_just_before_it() {
     let server = server_with_duration(Duration::from_secs(3600)).await;
     let client = client_for(&server);
-    // 25 s is on the schedule (15 + 10); 20 s is not, so the last sleep
-    // shrinks from 10 s to 5 s to poll at the deadline.
+    // The last poll is made FINAL_POLL_LEAD (1 s) before the deadline, so
+    // its answer arrives in time: for 25 s the sleep after the poll at 15 s
+    // shrinks from 10 s to 9 s; for 20 s, from 10 s to 4 s.
+    assert_eq!(reducto::wait::FINAL_POLL_LEAD, Duration::from_secs(1));
     for deadline in [25, 20] {
         server.clear_requests();
         let job_id = start_job(&client).await;
@@ -257,18 +286,22 @@ async fn the_deadline_gives_wait_timeout_after_a_final_poll_at_the_deadline() {
                 job_id: id,
                 last_status,
                 last_progress,
+                ..
             } => {
                 assert_eq!(id, &job_id);
                 assert_eq!(last_status, &Some(JobStatus::Pending));
-                // The progress the server reported proves the last poll
-                // was made at the deadline: deadline / 1 h.
+                // The progress the server reported proves when the last
+                // poll was made: 1 s before the deadline, of 1 h.
                 let progress = last_progress.expect("pending jobs report progress");
-                let at_deadline = deadline as f64 / 3600.0 * 100.0;
-                assert!(close(progress, at_deadline), "{progress} != {at_deadline}");
+                let at_last_poll = (deadline - 1) as f64 / 3600.0;
+                assert!(
+                    close(progress, at_last_poll),
+                    "{progress} != {at_last_poll}"
+                );
             }
             other => panic!("expected WaitTimeout, got {other:?}"),
         }
-        // 0, 1, 3, 7, 15 and the deadline.
+        // 0, 1, 3, 7, 15 and 1 s before the deadline.
         assert_eq!(polls(&server), 6, "deadline {deadline}");
         assert!(requests_under(&server, "POST", "/cancel/").is_empty());
         // Not cancelled: still running on the server.
@@ -311,8 +344,10 @@ async fn cancel_on_timeout_cancels_the_job_on_the_server() {
         (last.method.as_str(), last.path),
         ("POST", format!("/cancel/{job_id}"))
     );
+    // Cancelled: within the spec, GET /job calls it Failed with the reason.
     let job = client.job().get(&job_id).await.unwrap();
-    assert_eq!(job.status, JobStatus::Cancelled);
+    assert_eq!(job.status, JobStatus::Failed);
+    assert_eq!(job.reason.as_deref(), Some("Job cancelled by user"));
 }
 
 #[tokio::test(start_paused = true)]
@@ -334,6 +369,7 @@ async fn unknown_statuses_are_not_terminal_and_keep_polling() {
             job_id,
             last_status,
             last_progress,
+            ..
         } => {
             assert_eq!(job_id, "archived-1");
             assert_eq!(last_status, &Some(JobStatus::Other("Archived".into())));
@@ -394,7 +430,7 @@ async fn wait_all_delivers_every_job_once_with_its_outcome() {
     }
     for (i, id) in failed.iter().enumerate() {
         match by_id[id.as_str()] {
-            Err(Error::JobFailed { job_id, reason }) => {
+            Err(Error::JobFailed { job_id, reason, .. }) => {
                 assert_eq!(job_id, id);
                 assert_eq!(reason.as_deref(), Some(format!("boom {i}").as_str()));
             }
@@ -550,4 +586,206 @@ async fn full_result_fetches_a_url_result_without_the_key() {
     assert!(!inline.chunks.is_empty());
     assert_eq!(full.chunks, inline.chunks);
     assert!(requests_under(&inline_server, "GET", "/results/").is_empty());
+}
+
+/// A server whose `GET /job/{id}` (and, with `cancel`, `POST /cancel/{id}`)
+/// answers only after an hour: it has stopped answering.
+async fn unresponsive(cancel_too: bool) -> Server {
+    let mut faults = Faults::new(1).rule(
+        FaultRule::new(FaultAction::Latency(Duration::from_secs(3600))).route("/job/{job_id}"),
+    );
+    if cancel_too {
+        faults = faults.rule(
+            FaultRule::new(FaultAction::Latency(Duration::from_secs(3600)))
+                .route("/cancel/{job_id}"),
+        );
+    }
+    Server::builder()
+        .job_duration(Duration::from_secs(3600))
+        .faults(faults)
+        .start()
+        .await
+        .expect("server starts")
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_deadline_bounds_the_poll_in_flight_for_wait_watch_and_wait_all() {
+    let server = unresponsive(false).await;
+    let client = client_for(&server);
+    let job_id = start_job(&client).await;
+    let deadline = Duration::from_secs(3);
+
+    let start = Instant::now();
+    let error = client
+        .job()
+        .wait(&job_id)
+        .timeout(deadline)
+        .await
+        .unwrap_err();
+    assert_eq!(start.elapsed(), deadline, "{error:?}");
+    assert!(
+        matches!(
+            &error,
+            Error::WaitTimeout {
+                last_status: None,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+
+    let start = Instant::now();
+    let items: Vec<_> = client
+        .job()
+        .watch_with(&job_id, exact_polls().deadline(deadline))
+        .collect()
+        .await;
+    assert_eq!(start.elapsed(), deadline);
+    assert!(
+        matches!(items.as_slice(), [Err(Error::WaitTimeout { .. })]),
+        "{items:?}"
+    );
+
+    let start = Instant::now();
+    let outcomes: Vec<_> = client
+        .job()
+        .wait_all([job_id.clone(), job_id.clone()])
+        .timeout(deadline)
+        .stream()
+        .collect()
+        .await;
+    assert_eq!(start.elapsed(), deadline);
+    assert_eq!(outcomes.len(), 2);
+    for (_, outcome) in &outcomes {
+        assert!(
+            matches!(outcome, Err(Error::WaitTimeout { .. })),
+            "{outcome:?}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_cancel_sent_at_the_deadline_has_its_own_short_bound() {
+    let server = unresponsive(true).await;
+    let client = client_for(&server);
+    let job_id = start_job(&client).await;
+
+    let start = Instant::now();
+    let error = client
+        .job()
+        .wait(&job_id)
+        .timeout(Duration::from_secs(3))
+        .cancel_on_timeout(true)
+        .await
+        .unwrap_err();
+    assert!(matches!(&error, Error::WaitTimeout { .. }), "{error:?}");
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_secs(3) + reducto::wait::CANCEL_TIMEOUT
+    );
+    assert_eq!(requests_under(&server, "POST", "/cancel/").len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn poll_policies_that_cannot_be_right_are_refused_before_any_request() {
+    let server = server_with_duration(Duration::from_secs(1)).await;
+    let client = client_for(&server);
+    let job_id = start_job(&client).await;
+    server.clear_requests();
+    let bad = [
+        (
+            "zero initial delay",
+            PollPolicy::default().initial_delay(Duration::ZERO),
+        ),
+        (
+            "sub-millisecond delay",
+            PollPolicy::default().initial_delay(Duration::from_nanos(1)),
+        ),
+        ("NaN multiplier", PollPolicy::default().multiplier(f64::NAN)),
+        (
+            "infinite multiplier",
+            PollPolicy::default().multiplier(f64::INFINITY),
+        ),
+        (
+            "negative multiplier",
+            PollPolicy::default().multiplier(-2.0),
+        ),
+        (
+            "shrinking multiplier",
+            PollPolicy::default().multiplier(0.5),
+        ),
+        (
+            "max below initial",
+            PollPolicy::default()
+                .initial_delay(Duration::from_secs(5))
+                .max_delay(Duration::from_secs(1)),
+        ),
+    ];
+    for (what, policy) in bad {
+        let error = client
+            .job()
+            .wait(&job_id)
+            .poll_policy(policy.clone())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                Error::InvalidArgument {
+                    name: "poll_policy",
+                    ..
+                }
+            ),
+            "{what}: {error:?}"
+        );
+        let items: Vec<_> = client.job().watch_with(&job_id, policy).collect().await;
+        assert!(
+            matches!(items.as_slice(), [Err(Error::InvalidArgument { .. })]),
+            "{what}: {items:?}"
+        );
+    }
+    assert_eq!(polls(&server), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn extreme_but_meaningful_values_neither_panic_nor_hang() {
+    let server = server_with_duration(Duration::from_secs(20)).await;
+    let client = client_for(&server);
+    let job_id = start_job(&client).await;
+    // Durations at the edge of what the type holds: a deadline of
+    // Duration::MAX is no deadline, huge delays are capped by max_delay.
+    let policies = [
+        PollPolicy::default().deadline(Duration::MAX).jitter(false),
+        PollPolicy::default()
+            .max_delay(Duration::MAX)
+            .multiplier(f64::MAX)
+            .deadline(Duration::MAX),
+        PollPolicy::default()
+            .initial_delay(Duration::from_millis(1))
+            .max_delay(Duration::from_secs(2)),
+        PollPolicy::default().deadline(Duration::ZERO),
+    ];
+    for policy in policies {
+        let outcome = tokio::time::timeout(
+            Duration::from_secs(86_400),
+            client.job().wait(&job_id).poll_policy(policy.clone()),
+        )
+        .await;
+        match outcome {
+            Ok(Ok(job)) => assert_eq!(job.status, JobStatus::Completed),
+            Ok(Err(Error::WaitTimeout { .. })) => {}
+            other => panic!("{policy:?}: {other:?}"),
+        }
+    }
+    let outcomes: Vec<_> = client
+        .job()
+        .wait_all([job_id.clone()])
+        .concurrency(usize::MAX)
+        .timeout(Duration::MAX)
+        .stream()
+        .collect()
+        .await;
+    assert!(outcomes[0].1.is_ok(), "{outcomes:?}");
+    let no_timeout = client.job().wait(&job_id).timeout(Duration::MAX).await;
+    assert!(no_timeout.is_ok());
 }

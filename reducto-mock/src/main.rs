@@ -3,7 +3,12 @@
 //! ```text
 //! reducto-mock [--port N] [--api-key K] [--job-duration-ms N] [--url-result-threshold BYTES]
 //!              [--pipeline ID=FILE.json]...
+//!              [--record-limit N] [--upload-limit N]
 //! ```
+//!
+//! Run standalone for hours, its memory stays bounded: it records only the
+//! last `--record-limit` requests and keeps only the last `--upload-limit`
+//! uploads (1000 each by default).
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -13,6 +18,7 @@ use reducto_mock::Server;
 const USAGE: &str = "\
 usage: reducto-mock [--port N] [--api-key K] [--job-duration-ms N] [--url-result-threshold BYTES]
                     [--pipeline ID=FILE.json]...
+                    [--record-limit N] [--upload-limit N]
 
 Serves a mock of Reducto's API on http://127.0.0.1:N until Ctrl-C.
   --port N                      port to bind (default 0: a random free port)
@@ -22,10 +28,12 @@ Serves a mock of Reducto's API on http://127.0.0.1:N until Ctrl-C.
   --pipeline ID=FILE.json       serve the pipeline defined in FILE.json as pipeline_id ID
                                 (steps split/extract/edit with their endpoints' options;
                                 repeatable)
+  --record-limit N              requests kept in the request log, most recent first (default 1000; 0: none)
+  --upload-limit N              uploads kept, most recent first (default 1000)
   -h, --help                    show this help";
 
 /// Parsed command line.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Args {
     port: u16,
     api_key: Option<String>,
@@ -33,6 +41,27 @@ struct Args {
     url_result_threshold: Option<usize>,
     /// `--pipeline ID=FILE`: (id, file path).
     pipelines: Vec<(String, String)>,
+    record_limit: usize,
+    upload_limit: usize,
+}
+
+/// The binary's bounds on what it keeps (the library keeps everything a
+/// test may ask for).
+const DEFAULT_RECORD_LIMIT: usize = 1000;
+const DEFAULT_UPLOAD_LIMIT: usize = 1000;
+
+impl Default for Args {
+    fn default() -> Self {
+        Args {
+            port: 0,
+            api_key: None,
+            job_duration_ms: None,
+            url_result_threshold: None,
+            pipelines: Vec::new(),
+            record_limit: DEFAULT_RECORD_LIMIT,
+            upload_limit: DEFAULT_UPLOAD_LIMIT,
+        }
+    }
 }
 
 /// `Ok(None)` means help was requested.
@@ -82,6 +111,18 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
                     _ => return Err(format!("invalid --pipeline (want ID=FILE.json): {v}")),
                 }
             }
+            "--record-limit" => {
+                let v = value("--record-limit")?;
+                out.record_limit = v
+                    .parse()
+                    .map_err(|_| format!("invalid --record-limit: {v}"))?;
+            }
+            "--upload-limit" => {
+                let v = value("--upload-limit")?;
+                out.upload_limit = v
+                    .parse()
+                    .map_err(|_| format!("invalid --upload-limit: {v}"))?;
+            }
             other => return Err(format!("unknown argument: {other}")),
         }
     }
@@ -101,7 +142,10 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut builder = Server::builder().port(args.port);
+    let mut builder = Server::builder()
+        .port(args.port)
+        .record_limit(args.record_limit)
+        .upload_limit(args.upload_limit);
     if let Some(k) = args.api_key {
         builder = builder.api_key(k);
     }
@@ -180,6 +224,13 @@ mod tests {
                 ("x".into(), "b=c.json".into())
             ]
         );
+        assert_eq!(a.record_limit, DEFAULT_RECORD_LIMIT);
+        assert_eq!(a.upload_limit, DEFAULT_UPLOAD_LIMIT);
+        let b = parse(&["--record-limit", "0", "--upload-limit=5"])
+            .ok()
+            .flatten()
+            .expect("valid");
+        assert_eq!((b.record_limit, b.upload_limit), (0, 5));
         assert!(parse(&["--help"]).expect("ok").is_none());
     }
 
@@ -190,5 +241,6 @@ mod tests {
         assert!(parse(&["--bogus"]).is_err());
         assert!(parse(&["--pipeline", "nofile"]).is_err());
         assert!(parse(&["--pipeline", "=a.json"]).is_err());
+        assert!(parse(&["--record-limit", "-1"]).is_err());
     }
 }

@@ -96,19 +96,34 @@ impl RecordHandle {
     }
 }
 
-/// The ordered log of requests.
+/// The ordered log of requests: all of them, or the most recent `limit`
+/// (0 records nothing), so a long-running server's memory stays bounded.
 #[derive(Debug, Default)]
 pub(crate) struct Recorder {
-    entries: Mutex<Vec<Arc<Slot>>>,
+    entries: Mutex<std::collections::VecDeque<Arc<Slot>>>,
+    limit: Option<usize>,
 }
 
 impl Recorder {
+    pub(crate) fn with_limit(limit: Option<usize>) -> Recorder {
+        Recorder {
+            entries: Mutex::default(),
+            limit,
+        }
+    }
+
     pub(crate) fn push(&self, req: RecordedRequest) -> RecordHandle {
         let slot = Arc::new(Slot {
             req: Mutex::new(req),
             body_len: AtomicUsize::new(0),
         });
-        lock(&self.entries).push(slot.clone());
+        let mut entries = lock(&self.entries);
+        entries.push_back(slot.clone());
+        if let Some(limit) = self.limit {
+            while entries.len() > limit {
+                entries.pop_front();
+            }
+        }
         RecordHandle(slot)
     }
 

@@ -111,6 +111,35 @@ impl ServerBuilder {
         self
     }
 
+    /// Whether `GET /job/{id}` answers `Cancelled` for a cancelled job, as
+    /// the server once did (default false). The spec does not allow that
+    /// status on that endpoint (Reducto's Python SDK in strict mode rejects
+    /// it, and its CLI's `job --wait` never ends), so by default a cancelled
+    /// job is `Failed` there with the reason `"Job cancelled by user"`;
+    /// `GET /jobs` lists it as `Cancelled`, which its schema documents.
+    /// Turn this on to test a client's handling of `Cancelled` from
+    /// `GET /job`.
+    pub fn cancelled_on_get_job(mut self, on: bool) -> Self {
+        self.config.cancelled_on_get_job = on;
+        self
+    }
+
+    /// Keep only the most recent `n` requests for
+    /// [`Server::requests`] (0 records none). Default: all, which a test
+    /// wants; a server running for hours should set a limit (the binary's
+    /// default is 1000).
+    pub fn record_limit(mut self, n: usize) -> Self {
+        self.config.record_limit = Some(n);
+        self
+    }
+
+    /// Keep only the most recent `n` uploads (an older `reducto://` id is
+    /// then unknown). Default: all; the binary's default is 1000.
+    pub fn upload_limit(mut self, n: usize) -> Self {
+        self.config.upload_limit = Some(n);
+        self
+    }
+
     /// Initial fault rules (default none); see [`Faults`].
     pub fn faults(mut self, faults: Faults) -> Self {
         self.faults = faults;

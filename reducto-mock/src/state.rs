@@ -32,6 +32,13 @@ pub(crate) struct Config {
     pub(crate) page_latency: Duration,
     /// Pipelines served by `/pipeline`, by id (see `ops::pipeline`).
     pub(crate) pipelines: BTreeMap<String, Value>,
+    /// `GET /job/{id}` answers `Cancelled` after a cancel (outside the
+    /// spec) instead of `Failed` with [`CANCEL_REASON`].
+    pub(crate) cancelled_on_get_job: bool,
+    /// Requests kept by the recorder (the most recent); `None`: all.
+    pub(crate) record_limit: Option<usize>,
+    /// Uploads kept (the most recent); `None`: all.
+    pub(crate) upload_limit: Option<usize>,
 }
 
 impl Default for Config {
@@ -44,6 +51,9 @@ impl Default for Config {
             sync_latency: Duration::ZERO,
             page_latency: Duration::ZERO,
             pipelines: BTreeMap::new(),
+            cancelled_on_get_job: false,
+            record_limit: None,
+            upload_limit: None,
         }
     }
 }
@@ -78,6 +88,8 @@ pub(crate) struct OrderKey {
 #[derive(Default)]
 pub(crate) struct Store {
     files: HashMap<String, StoredFile>,
+    /// File ids, oldest first, for the upload limit.
+    file_order: std::collections::VecDeque<String>,
     jobs: HashMap<String, Job>,
     order: BTreeMap<OrderKey, String>,
     next_seq: u64,
@@ -92,6 +104,8 @@ struct Job {
     raw_config: String,
     source: Value,
     kind: JobKind,
+    /// A cancel took effect: `GET /job` reports it within the spec.
+    cancelled: bool,
 }
 
 enum JobKind {
@@ -196,7 +210,8 @@ pub struct SeedJob {
     pub total_pages: Option<u64>,
     /// `duration` in seconds.
     pub duration: Option<f64>,
-    /// `progress` reported by `GET /job/{id}`.
+    /// `progress` reported by `GET /job/{id}`: a fraction, 0.0 to 1.0, as
+    /// Reducto reports it.
     pub progress: Option<f64>,
     /// `reason` reported by `GET /job/{id}`.
     pub reason: Option<String>,
@@ -229,7 +244,7 @@ impl SeedJob {
             num_pages: Some(1),
             total_pages: Some(1),
             duration: Some(1.0),
-            progress: Some(100.0),
+            progress: Some(1.0),
             reason: None,
             result: None,
         }
@@ -299,16 +314,28 @@ impl SeedJob {
 impl AppState {
     pub(crate) fn new(config: Config, base_url: String, faults: Faults) -> Self {
         AppState {
+            recorder: Recorder::with_limit(config.record_limit),
             config,
             base_url,
             store: Mutex::new(Store::default()),
-            recorder: Recorder::default(),
             faults: FaultEngine::new(faults),
         }
     }
 
+    /// Stores an upload; past the upload limit the oldest is forgotten
+    /// (its `reducto://` id then parses as not found).
     pub(crate) fn add_file(&self, file_id: String, file: StoredFile) {
-        lock(&self.store).files.insert(file_id, file);
+        let mut store = lock(&self.store);
+        if store.files.insert(file_id.clone(), file).is_none() {
+            store.file_order.push_back(file_id);
+        }
+        if let Some(limit) = self.config.upload_limit {
+            while store.file_order.len() > limit {
+                if let Some(old) = store.file_order.pop_front() {
+                    store.files.remove(&old);
+                }
+            }
+        }
     }
 
     pub(crate) fn file(&self, file_id: &str) -> Option<StoredFile> {
@@ -405,6 +432,7 @@ impl AppState {
                     outcome: new.outcome,
                     cancelled_at_progress: None,
                 }),
+                cancelled: false,
             },
         );
         id
@@ -438,6 +466,7 @@ impl AppState {
                     raw_config: seed.raw_config.clone(),
                     source: seed.source.clone().unwrap_or(Value::Null),
                     kind: JobKind::Seeded(Box::new(seed)),
+                    cancelled: false,
                 };
                 store.insert(id.clone(), job);
                 id
@@ -454,8 +483,16 @@ impl AppState {
         let store = lock(&self.store);
         let job = store.jobs.get(job_id)?;
         let v = job.view(job_id, Instant::now());
+        // The spec's /job statuses do not include Cancelled: a cancelled
+        // job is Failed there, with the cancel as its reason (unless the
+        // server was asked for the old, off-spec answer).
+        let status = if job.cancelled && !self.config.cancelled_on_get_job {
+            "Failed".to_owned()
+        } else {
+            v.status
+        };
         Some(json!({
-            "status": v.status,
+            "status": status,
             "result": v.result,
             "progress": v.progress,
             "reason": v.reason,
@@ -479,11 +516,13 @@ impl AppState {
         if let JobKind::Live(live) = &mut job.kind {
             if status.status == "Pending" {
                 live.cancelled_at_progress = Some(status.progress.unwrap_or(0.0));
+                job.cancelled = true;
             }
         } else if let JobKind::Seeded(seed) = &mut job.kind {
             if CANCELLABLE.contains(&seed.status.as_str()) {
                 seed.status = "Cancelled".to_owned();
                 seed.reason = Some(CANCEL_REASON.to_owned());
+                job.cancelled = true;
             }
         }
         Some(job.view(job_id, now).status)
@@ -590,8 +629,9 @@ impl LiveJob {
         }
         let elapsed = now.saturating_duration_since(self.started);
         if elapsed < self.duration {
-            // Linear progress over the configured duration.
-            let progress = elapsed.as_secs_f64() / secs * 100.0;
+            // Linear progress over the configured duration, as a fraction
+            // (Reducto reports 0.0 to 1.0; its CLI prints progress x 100).
+            let progress = elapsed.as_secs_f64() / secs;
             return JobView {
                 status: "Pending".to_owned(),
                 progress: Some(progress),
@@ -605,7 +645,7 @@ impl LiveJob {
         match &self.outcome {
             Ok(finished) => JobView {
                 status: "Completed".to_owned(),
-                progress: Some(100.0),
+                progress: Some(1.0),
                 reason: None,
                 result: Some(finished.stamp(id, secs)),
                 num_pages: Some(finished.pages),

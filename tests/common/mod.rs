@@ -1,7 +1,11 @@
 //! Helpers shared by the stream, wait and retry tests.
 #![allow(dead_code)]
 
-use std::time::Duration;
+use std::{
+    io::Write,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use reducto::{PollPolicy, Reducto, ReductoBuilder};
 use reducto_mock::{RecordedRequest, Server};
@@ -108,13 +112,67 @@ pub async fn idle(secs: u64) {
 /// The default polling schedule without jitter: polls at 0, 1, 3, 7, 15,
 /// 25, 35, ... seconds (intervals 1, 2, 4, 8, then 10 s).
 pub fn exact_polls() -> PollPolicy {
-    PollPolicy {
-        jitter: false,
-        ..PollPolicy::default()
-    }
+    PollPolicy::default().jitter(false)
 }
 
 /// Seconds since `start` on tokio's clock (virtual under a paused clock).
 pub fn secs_since(start: tokio::time::Instant) -> f64 {
     start.elapsed().as_secs_f64()
+}
+
+/// A `tracing` writer into a shared buffer.
+#[derive(Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+/// Captures this thread's `tracing` output (spans shown when they close)
+/// until the guard drops. The test runtime must be single-threaded so that
+/// every task logs on this thread.
+pub fn capture_tracing() -> (Captured, TracingGuard) {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_max_level(tracing::Level::TRACE)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_ansi(false)
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+    // tracing caches each callsite's interest globally. With exactly one
+    // registered dispatcher it computes that interest for a callsite first
+    // hit on another test's thread from *that* thread's default (none), so
+    // the request span would be cached as "never" and vanish here too. A
+    // second (silent) dispatcher makes tracing combine all of them into
+    // "sometimes", decided per call by the calling thread's subscriber.
+    let silent = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
+    tracing::callsite::rebuild_interest_cache();
+    (
+        captured,
+        TracingGuard {
+            _default: guard,
+            _silent: silent,
+        },
+    )
+}
+
+/// Ends the capture when dropped.
+pub struct TracingGuard {
+    _default: tracing::subscriber::DefaultGuard,
+    _silent: tracing::Dispatch,
 }
