@@ -61,7 +61,7 @@ impl Default for PollPolicy {
 
 impl PollPolicy {
     /// The interval after poll number `n` (0-based), before jitter.
-    fn interval(&self, n: u32) -> Duration {
+    pub(crate) fn interval(&self, n: u32) -> Duration {
         let grown =
             self.initial_delay.as_secs_f64() * self.multiplier.max(1.0).powi(n.min(64) as i32);
         Duration::from_secs_f64(grown.min(self.max_delay.as_secs_f64()))
@@ -172,7 +172,7 @@ impl Poller {
 }
 
 /// Turns a terminal job into the wait's outcome.
-fn outcome(job_id: &str, job: Job) -> Result<Job> {
+pub(crate) fn outcome(job_id: &str, job: Job) -> Result<Job> {
     match job.status {
         JobStatus::Failed => Err(Error::JobFailed {
             job_id: job_id.to_owned(),
