@@ -30,6 +30,8 @@ pub struct LimiterState {
     pub limit: usize,
     /// The configured maximum.
     pub max: usize,
+    /// The lowest the limit has been.
+    pub lowest: usize,
     /// Requests in flight now.
     pub in_flight: usize,
     /// 429s seen so far.
@@ -42,6 +44,7 @@ struct Inner {
     /// Fractional, so that additive increase can be +1/limit per success.
     limit: f64,
     max: usize,
+    lowest: f64,
     in_flight: usize,
     paused_until: Option<Instant>,
     /// Bumped at each decrease; a permit remembers the epoch it began in.
@@ -87,6 +90,7 @@ impl AdaptiveLimiter {
         AdaptiveLimiter {
             inner: Arc::new(Mutex::new(Inner {
                 limit: initial.clamp(1, max) as f64,
+                lowest: initial.clamp(1, max) as f64,
                 max,
                 in_flight: 0,
                 paused_until: None,
@@ -108,6 +112,7 @@ impl AdaptiveLimiter {
         LimiterState {
             limit: inner.limit as usize,
             max: inner.max,
+            lowest: inner.lowest as usize,
             in_flight: inner.in_flight,
             rate_limited: inner.rate_limited,
             paused: inner
@@ -168,6 +173,7 @@ impl AdaptiveLimiter {
                     inner.rate_limited += 1;
                     if epoch == inner.epoch {
                         inner.limit = (inner.limit / 2.0).max(1.0);
+                        inner.lowest = inner.lowest.min(inner.limit);
                         inner.epoch += 1;
                     }
                     let until = Instant::now() + retry_after;
@@ -305,7 +311,8 @@ mod tests {
         for _ in 0..10_000 {
             limiter.acquire().await.success();
         }
-        assert_eq!(limiter.state().limit, 32);
+        let state = limiter.state();
+        assert_eq!((state.limit, state.lowest), (32, 8));
     }
 
     #[tokio::test(start_paused = true)]

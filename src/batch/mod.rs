@@ -10,8 +10,8 @@
 //!   failure its [`Stage`] and the crate's [`Error`]; the other documents
 //!   go on.
 //! - **Bounded memory.** At most `uploads + submits + running_jobs +
-//!   results` documents are read ahead of their outcome; the source (a
-//!   directory walk too) is read only as places free up.
+//!   results + 1` documents are held between the source and the caller;
+//!   the source (a directory walk too) is read only as places free up.
 //! - **Stages overlap**, each bounded: uploads go on while earlier jobs run.
 //! - **Adapts to rate limits.** Every request goes through one
 //!   [`AdaptiveLimiter`]: a 429 halves the requests in flight and holds new
@@ -486,10 +486,10 @@ impl<O: Operation> Batch<O> {
             },
             on_drop: self.on_drop,
         }));
-        // Every outcome is counted as admitted until delivered, so this
-        // bounds both the documents in the pipeline and the channel.
+        // Every outcome counts as admitted until it is in the channel, and
+        // the channel holds one: the documents held stay within `admit + 1`.
         let admit = l.uploads + l.submits + l.running_jobs + l.results;
-        let (tx, rx) = mpsc::channel(admit);
+        let (tx, rx) = mpsc::channel(1);
         let driver = tokio::spawn(pipeline::drive(ctx, source, index, self.events, tx, admit));
         Ok(BatchRun {
             outcomes: rx,
