@@ -587,3 +587,11 @@ async fn the_source_is_read_only_as_places_free_up() {
     }
     drop(run);
 }
+
+#[test]
+fn a_batch_and_its_run_can_be_spawned() {
+    fn spawnable<T: Send + 'static>() {}
+    spawnable::<Batch>();
+    spawnable::<reducto::batch::BatchRun<FullResult>>();
+    spawnable::<Outcome<FullResult>>();
+}

@@ -467,6 +467,7 @@ impl<O: Operation> Batch<O> {
             l.max_requests,
         );
         let (tracker, progress) = progress::Tracker::new();
+        tracker.limiter(limiter.state().limit, 0);
         let ctx = Arc::new(pipeline::Context::new(pipeline::Settings {
             client: self.client,
             operation: self.operation,

@@ -157,28 +157,29 @@ impl<O: Operation> Context<O> {
     }
 
     async fn upload(&self, document: Document) -> Result<String> {
-        let mut one_shot = match document {
-            Document::Reader { .. } => Some(document),
-            other => {
-                let replay = Replay::from(other);
+        let replay = match document {
+            Document::Path(path) => Replay::Path(path),
+            Document::Bytes { data, file_name } => Replay::Bytes(data, file_name),
+            reader @ Document::Reader { .. } => {
+                // A one-shot reader: sent once, whatever the answer.
+                let mut once = Some(reader);
                 return self
                     .request(|| {
-                        Some(
-                            self.s
-                                .client
-                                .upload(replay.document())
-                                .retry(RetryPolicy::none())
-                                .send(),
-                        )
+                        once.take()
+                            .map(|d| self.s.client.upload(d).retry(RetryPolicy::none()).send())
                     })
                     .await
                     .map(|u| u.file_id);
             }
         };
         self.request(|| {
-            one_shot
-                .take()
-                .map(|d| self.s.client.upload(d).retry(RetryPolicy::none()).send())
+            Some(
+                self.s
+                    .client
+                    .upload(replay.document())
+                    .retry(RetryPolicy::none())
+                    .send(),
+            )
         })
         .await
         .map(|u| u.file_id)
@@ -273,17 +274,6 @@ impl<O> Drop for Registered<'_, O> {
 enum Replay {
     Path(std::path::PathBuf),
     Bytes(bytes::Bytes, String),
-}
-
-impl From<Document> for Replay {
-    fn from(document: Document) -> Self {
-        match document {
-            Document::Path(path) => Replay::Path(path),
-            Document::Bytes { data, file_name } => Replay::Bytes(data, file_name),
-            // Never called with a reader; an empty document is harmless.
-            Document::Reader { file_name, .. } => Replay::Bytes(bytes::Bytes::new(), file_name),
-        }
-    }
 }
 
 impl Replay {

@@ -15,8 +15,9 @@ use crate::{error::Error, upload::Document};
 /// One document of a batch: a key that names it in outcomes and in the
 /// state file, and what to send.
 ///
-/// The key must be stable across runs for a state file to resume the batch:
-/// a path's key is the path as given, a URL's the URL.
+/// The key must be stable across runs for a state file to resume the batch,
+/// and unique within a batch: a path's key is the path as given, a URL's
+/// the URL.
 ///
 /// ```
 /// use reducto::{batch::BatchDocument, Document};
