@@ -304,38 +304,37 @@ async fn process<O: Operation>(
     document: BatchDocument,
     resume: Option<Resume>,
 ) -> Outcome<O::Output> {
-    let mut outcome = Outcome {
-        document: document.key.clone(),
-        upload_id: None,
-        job_id: None,
-        resumed: resume.is_some(),
-        result: Err(Failure {
-            stage: Stage::Source,
-            error: Error::invalid("document", "not processed"),
-        }),
-    };
-    if outcome.resumed {
+    let key = document.key.clone();
+    let resumed = resume.is_some();
+    if resumed {
         ctx.s.tracker.resumed();
     }
     let mut position = Position {
         tracker: &ctx.s.tracker,
         at: Counter::Queued,
     };
-    outcome.result = stages(
+    let (mut upload_id, mut job_id) = (None, None);
+    let result = stages(
         &ctx,
         document,
         resume,
-        &mut outcome.upload_id,
-        &mut outcome.job_id,
+        &mut upload_id,
+        &mut job_id,
         &mut position,
     )
     .await;
-    position.to(if outcome.result.is_ok() {
+    position.to(if result.is_ok() {
         Counter::Done
     } else {
         Counter::Failed
     });
-    outcome
+    Outcome {
+        document: key,
+        upload_id,
+        job_id,
+        resumed,
+        result,
+    }
 }
 
 async fn stages<O: Operation>(
