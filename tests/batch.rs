@@ -595,3 +595,36 @@ fn a_batch_and_its_run_can_be_spawned() {
     spawnable::<reducto::batch::BatchRun<FullResult>>();
     spawnable::<Outcome<FullResult>>();
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_one_shot_reader_is_uploaded_once_even_after_a_429() {
+    let server = Server::builder()
+        .job_duration(Duration::ZERO)
+        .faults(
+            Faults::new(3).rule(
+                FaultRule::new(FaultAction::rate_limit_secs(1))
+                    .route("/upload")
+                    .times(1),
+            ),
+        )
+        .start()
+        .await
+        .unwrap();
+    let client = client_for(&server);
+    let reader = std::io::Cursor::new(b"# Streamed\n".to_vec());
+    let outcomes = collect(
+        Batch::new(&client)
+            .documents([BatchDocument::new(
+                "streamed",
+                Document::reader(reader, "streamed.md"),
+            )])
+            .start()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let failure = outcomes[0].result.as_ref().unwrap_err();
+    assert_eq!(failure.stage, Stage::Upload);
+    assert!(failure.error.is_rate_limit(), "{failure}");
+    assert_eq!(requests_to(&server, "POST", "/upload").len(), 1);
+}
