@@ -103,6 +103,16 @@ pub enum Error {
         /// The repeated cursor.
         cursor: String,
     },
+    /// A batch's state file could not be read or written, or holds a line
+    /// that is not a state record (see [`batch`](crate::batch)).
+    StateFile {
+        /// The state file.
+        path: std::path::PathBuf,
+        /// The 1-based line at fault, when one is.
+        line: Option<usize>,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -262,6 +272,10 @@ impl fmt::Display for Error {
                 f,
                 "the server returned pagination cursor {cursor:?} twice; stopping instead of looping"
             ),
+            Error::StateFile { path, line, reason } => match line {
+                Some(line) => write!(f, "state file {} line {line}: {reason}", path.display()),
+                None => write!(f, "state file {}: {reason}", path.display()),
+            },
         }
     }
 }

@@ -80,6 +80,7 @@ macro_rules! into_future {
     };
 }
 
+pub mod batch;
 mod client;
 mod error;
 mod generated;

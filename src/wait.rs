@@ -150,7 +150,7 @@ impl PollPolicy {
 
     /// The interval after poll number `n` (0-based), before jitter; never
     /// panics or overflows (it saturates at `max_delay`).
-    fn interval(&self, n: u32) -> Duration {
+    pub(crate) fn interval(&self, n: u32) -> Duration {
         let grown = self.initial_delay.as_secs_f64() * self.multiplier.powi(n.min(64) as i32);
         crate::retry::secs_saturating(grown).min(self.max_delay)
     }
@@ -169,50 +169,47 @@ pub struct JobUpdate {
     pub job: Job,
 }
 
-/// The polling loop shared by wait and watch.
-struct Poller {
-    client: Reducto,
-    job_id: String,
+/// When one wait's polls are due, and its hard deadline: the schedule shared
+/// by wait, watch, wait_all and the batch pipeline's waits.
+#[derive(Debug)]
+pub(crate) struct PollSchedule {
     policy: PollPolicy,
-    request: RequestOptions,
     started: Option<Instant>,
     polls: u32,
-    last_status: Option<JobStatus>,
-    last_progress: Option<f64>,
-    finished: bool,
 }
 
-enum Polled {
-    /// The job as polled; `is_last` when it is terminal or the deadline passed.
-    Job(Box<Job>),
-    /// The deadline passed with the job still running.
+/// What [`PollSchedule::next_poll`] decided.
+pub(crate) enum Due {
+    /// Poll now.
+    Poll,
+    /// The deadline has passed.
     TimedOut,
 }
 
-impl Poller {
-    fn new(client: Reducto, job_id: String, policy: PollPolicy, request: RequestOptions) -> Self {
-        Poller {
-            client,
-            job_id,
+impl PollSchedule {
+    pub(crate) fn new(policy: PollPolicy) -> Self {
+        PollSchedule {
             policy,
-            request,
             started: None,
             polls: 0,
-            last_status: None,
-            last_progress: None,
-            finished: false,
         }
     }
 
-    /// Sleeps until the next poll is due (none before the first), then polls;
-    /// `TimedOut` at the deadline, even with a poll in flight.
-    async fn next(&mut self) -> Result<Polled> {
-        validate_job_id(&self.job_id)?;
+    /// The hard deadline, once the first poll has been scheduled; `None`
+    /// without one (or one too far to represent).
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        let started = self.started?;
+        self.policy.deadline.and_then(|d| started.checked_add(d))
+    }
+
+    /// Sleeps until the next poll is due (none before the first) or until
+    /// `early` resolves (word that the job may have ended); `TimedOut` at
+    /// the deadline. The last poll is made [`FINAL_POLL_LEAD`] before it.
+    pub(crate) async fn next_poll(&mut self, early: impl Future<Output = ()>) -> Result<Due> {
         self.policy.validate()?;
         let now = Instant::now();
         let started = *self.started.get_or_insert(now);
-        // A deadline too far to represent is no deadline.
-        let deadline = self.policy.deadline.and_then(|d| started.checked_add(d));
+        let deadline = self.deadline();
         if self.polls > 0 {
             let mut wait = self.policy.interval(self.polls - 1);
             if self.policy.jitter {
@@ -229,30 +226,83 @@ impl Poller {
                     .max(started);
                 if now >= last_poll {
                     tokio::time::sleep_until(deadline).await;
-                    return Ok(Polled::TimedOut);
+                    return Ok(Due::TimedOut);
                 }
                 wake = Some(wake.map_or(last_poll, |w| w.min(last_poll)));
             }
-            match wake {
-                Some(wake) => tokio::time::sleep_until(wake).await,
-                // Beyond what the clock holds: never, in practice.
-                None => std::future::pending::<()>().await,
+            let sleep = async {
+                match wake {
+                    Some(wake) => tokio::time::sleep_until(wake).await,
+                    // Beyond what the clock holds: never, in practice.
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = sleep => {}
+                _ = early => {}
             }
         }
         self.polls += 1;
+        Ok(Due::Poll)
+    }
+
+    /// Runs one poll, abandoning it at the deadline (`None`).
+    pub(crate) async fn bounded<T>(&self, poll: impl Future<Output = T>) -> Option<T> {
+        match self.deadline() {
+            Some(deadline) => tokio::time::timeout_at(deadline, poll).await.ok(),
+            None => Some(poll.await),
+        }
+    }
+}
+
+/// The polling loop shared by wait and watch.
+struct Poller {
+    client: Reducto,
+    job_id: String,
+    schedule: PollSchedule,
+    request: RequestOptions,
+    last_status: Option<JobStatus>,
+    last_progress: Option<f64>,
+    finished: bool,
+}
+
+enum Polled {
+    /// The job as polled.
+    Job(Box<Job>),
+    /// The deadline passed with the job still running.
+    TimedOut,
+}
+
+impl Poller {
+    fn new(client: Reducto, job_id: String, policy: PollPolicy, request: RequestOptions) -> Self {
+        Poller {
+            client,
+            job_id,
+            schedule: PollSchedule::new(policy),
+            request,
+            last_status: None,
+            last_progress: None,
+            finished: false,
+        }
+    }
+
+    /// Sleeps until the next poll is due (none before the first), then polls;
+    /// `TimedOut` at the deadline, even with a poll in flight.
+    async fn next(&mut self) -> Result<Polled> {
+        validate_job_id(&self.job_id)?;
+        if let Due::TimedOut = self.schedule.next_poll(std::future::pending()).await? {
+            return Ok(Polled::TimedOut);
+        }
         let poll = self
             .client
             .job()
             .get(&self.job_id)
             .with_options(self.request.clone())
             .send();
-        let job = match deadline {
-            Some(deadline) => match tokio::time::timeout_at(deadline, poll).await {
-                Ok(job) => job?,
-                Err(_) => return Ok(Polled::TimedOut),
-            },
-            None => poll.await?,
+        let Some(job) = self.schedule.bounded(poll).await else {
+            return Ok(Polled::TimedOut);
         };
+        let job = job?;
         if let JobStatus::Other(status) = &job.status {
             tracing::debug!(job_id = %self.job_id, status, "unknown job status; still polling");
         }
@@ -289,7 +339,7 @@ impl Poller {
 }
 
 /// Turns a terminal job into the wait's outcome.
-fn outcome(job_id: &str, job: Job) -> Result<Job> {
+pub(crate) fn outcome(job_id: &str, job: Job) -> Result<Job> {
     match job.status {
         JobStatus::Failed => Err(Error::JobFailed {
             job_id: job_id.to_owned(),
