@@ -6,10 +6,15 @@
 //! become named types, replaced by the handwritten forward-compatible enums)
 //! -> progenitor -> Rust source written to `OUT_DIR` by `reducto`'s `build.rs`.
 //!
+//! [`evolve`] holds the kinds of change an API makes between versions, which
+//! the `reducto-evolution-check` member applies to `openapi.yaml` to prove a
+//! spec that only adds things still generates, compiles and decodes.
+//!
 //! [`subset`] and the `reducto-codegen import` command produce `openapi.yaml`
 //! from the spec Reducto publishes, so updating the contract is one command.
 #![warn(missing_docs)]
 
+pub mod evolve;
 pub mod rewrite;
 pub mod subset;
 
