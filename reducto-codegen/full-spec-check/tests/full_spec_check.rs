@@ -85,9 +85,14 @@ fn every_rewrite_ran_and_did_its_work_on_the_whole_spec() {
     let ran: Vec<&str> = report::REWRITES.iter().map(|(name, _)| *name).collect();
     let all: Vec<&str> = rewrite::ALL.iter().map(|r| r.name).collect();
     assert_eq!(ran, all, "the build report lists every rewrite, in order");
-    // The whole spec exercises every rewrite.
+    // The whole spec exercises every rewrite but the ones that guard
+    // against shapes only a newer spec has (reducto-evolution-check
+    // exercises those).
+    const FOR_NEWER_SPECS: &[&str] = &["dedent_descriptions_inside_description_properties"];
     for (name, places) in report::REWRITES {
-        assert!(*places > 0, "{name} changed nothing in the whole spec");
+        if !FOR_NEWER_SPECS.contains(name) {
+            assert!(*places > 0, "{name} changed nothing in the whole spec");
+        }
     }
     let places = |name: &str| report::REWRITES.iter().find(|(n, _)| *n == name).unwrap().1;
     assert_eq!(places("drop_multipart_operations"), 1, "only POST /upload");
