@@ -55,6 +55,61 @@ fn every_mutation_but_the_pending_ones_ran_and_changed_something() {
     }
 }
 
+/// Every string enum the generator emits as a closed Rust enum gained the
+/// new value (one-value enums are `const` discriminators, which no API
+/// extends); the open ones (`reducto::types`) keep it as sent, tested below.
+#[test]
+fn every_generated_string_enum_gained_the_new_value() {
+    let file = syn::parse_file(include_str!(concat!(env!("OUT_DIR"), "/evolved_api.rs")))
+        .expect("the generated code parses");
+    let types = file
+        .items
+        .iter()
+        .find_map(|item| match item {
+            syn::Item::Mod(m) if m.ident == "types" => m.content.as_ref(),
+            _ => None,
+        })
+        .expect("a `types` module");
+    let renamed = |v: &syn::Variant| {
+        v.attrs.iter().find_map(|a| {
+            let syn::Meta::List(list) = &a.meta else {
+                return None;
+            };
+            let rename: syn::MetaNameValue = list.parse_args().ok()?;
+            match rename.value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) if rename.path.is_ident("rename") => Some(s.value()),
+                _ => None,
+            }
+        })
+    };
+    let mut lacking = Vec::new();
+    let mut checked = 0;
+    for item in &types.1 {
+        let syn::Item::Enum(e) = item else { continue };
+        let unit = e.variants.iter().all(|v| v.fields.is_empty());
+        if !unit || e.variants.len() < 2 {
+            continue;
+        }
+        checked += 1;
+        let values: Vec<String> = e
+            .variants
+            .iter()
+            .map(|v| renamed(v).unwrap_or_else(|| v.ident.to_string()))
+            .collect();
+        if !values.iter().any(|v| v == NEW_ENUM_VALUE) {
+            lacking.push(format!("{}: {values:?}", e.ident));
+        }
+    }
+    assert!(checked > 0, "no closed string enum was generated");
+    assert!(
+        lacking.is_empty(),
+        "enums without {NEW_ENUM_VALUE:?}: {lacking:#?}"
+    );
+}
+
 /// Every operation of the evolved spec but the multipart ones (written by
 /// hand in the `reducto` crate) was generated.
 #[test]
