@@ -293,7 +293,7 @@ fn untagged_unions_keep_the_spec_variant_order() {
                 .map(|v| match &v.fields {
                     syn::Fields::Unnamed(f) if f.unnamed.len() == 1 => {
                         let ty = compact(&f.unnamed[0].ty);
-                        (ty == v.ident.to_string() && named.contains(&ty)).then(|| ident_key(&ty))
+                        (v.ident == ty && named.contains(&ty)).then(|| ident_key(&ty))
                     }
                     _ => None,
                 })
