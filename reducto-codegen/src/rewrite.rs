@@ -103,6 +103,13 @@ pub const ALL: &[Rewrite] = &[
               document really is 3.0-shaped",
         apply: openapi_version_3_0_3,
     },
+    Rewrite {
+        name: "dedent_descriptions_inside_description_properties",
+        why: "dedent_descriptions takes every `description` key for text and does not look \
+              inside a property NAMED `description` (EditWidget.description): that property's \
+              own indented description became a failing doctest",
+        apply: dedent_descriptions_inside_description_properties,
+    },
 ];
 
 /// Applies every rewrite in [`ALL`] and returns `(name, places changed)` for each.
@@ -575,6 +582,40 @@ pub fn openapi_version_3_0_3(doc: &mut Value) -> usize {
     }
 }
 
+/// Dedents the descriptions [`dedent_descriptions`] cannot reach: those of
+/// properties (and anything nested in properties) named `description`. A
+/// `description` key is text when its value is a string and a property
+/// schema to look inside when it is an object.
+pub fn dedent_descriptions_inside_description_properties(doc: &mut Value) -> usize {
+    fn walk(v: &mut Value, n: &mut usize) {
+        match v {
+            Value::Object(map) => {
+                for (key, child) in map.iter_mut() {
+                    match child {
+                        Value::String(text) if key == "description" => {
+                            let dedented = text
+                                .lines()
+                                .map(str::trim_start)
+                                .collect::<Vec<_>>()
+                                .join("\n");
+                            if dedented != *text {
+                                *text = dedented;
+                                *n += 1;
+                            }
+                        }
+                        _ => walk(child, n),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|i| walk(i, n)),
+            _ => {}
+        }
+    }
+    let mut n = 0;
+    walk(doc, &mut n);
+    n
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -848,5 +889,33 @@ mod tests {
         let second: usize = normalize(&mut doc).iter().map(|(_, n)| n).sum();
         assert_eq!(second, 0);
         assert_eq!(doc, once);
+    }
+
+    /// EditWidget in Reducto's spec has a property named `description`.
+    #[test]
+    fn descriptions_inside_a_property_named_description_are_dedented() {
+        let mut doc = component(json!({ "description": "top", "properties": {
+            "description": { "type": "object", "description": "Its own:\n    indented",
+                             "properties": { "deeper": { "description": "x\n    y" },
+                                             "description": { "description": "z\n  w" } } },
+            "other": { "description": "fine" },
+        }}));
+        assert_eq!(
+            dedent_descriptions(&mut doc),
+            0,
+            "the gap this rewrite fills"
+        );
+        assert_eq!(
+            dedent_descriptions_inside_description_properties(&mut doc),
+            3
+        );
+        let named = &s(&doc)["properties"]["description"];
+        assert_eq!(named["description"], "Its own:\nindented");
+        assert_eq!(named["properties"]["deeper"]["description"], "x\ny");
+        assert_eq!(named["properties"]["description"]["description"], "z\nw");
+        assert_eq!(
+            dedent_descriptions_inside_description_properties(&mut doc),
+            0
+        );
     }
 }

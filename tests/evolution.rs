@@ -1,0 +1,167 @@
+//! An old build decodes responses of an evolved API.
+//!
+//! The `reducto` crate as built today (its public types, from today's
+//! `openapi.yaml`) reads the answers of a newer Reducto: new job statuses,
+//! job types and block types, and new fields of every shape at every level,
+//! both the ones v1.12.20 really added over v1.11.57 (`error`,
+//! `response_type`, `document_properties`, `merged_tables`, the usage
+//! breakdowns, job type `Chart`) and the shapes `reducto_codegen::evolve`
+//! adds (nullable, arrays of nullable items, maps of unions, date-times,
+//! nested objects). Where a type is open the new value is kept as sent;
+//! everything the old build knows still decodes to the same values.
+//! (`reducto-evolution-check` proves the other direction: the evolved spec
+//! itself generates, compiles and decodes.)
+
+use reducto::types::{BlockType, Job, JobResult, JobStatus, JobType, JobsResponse, ParseResult};
+use serde_json::{json, Value};
+
+/// A status, job type and block type no version of the spec lists; a space
+/// in it, as Reducto's own block types have.
+const NEW_VALUE: &str = "Added Later";
+
+fn fixture(name: &str) -> Value {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// New fields of every shape, as a newer API adds them to any object.
+fn new_fields() -> Value {
+    json!({
+        "evolved_note": null,
+        "evolved_ref": { "kind": "k", "weight": 0.5 },
+        "evolved_scores": [0.25, null, 1.0],
+        "evolved_map": { "s": "text", "i": 7, "d": { "kind": "detail" } },
+        "evolved_at": "2026-11-29T13:00:00Z",
+        "evolved_nested": { "label": "outer", "inner": { "depth": 2 } },
+        "evolved_level": 4,
+    })
+}
+
+fn add(object: &mut Value, fields: &Value) {
+    let object = object.as_object_mut().expect("an object");
+    for (key, value) in fields.as_object().unwrap() {
+        object.insert(key.clone(), value.clone());
+    }
+}
+
+/// A completed parse job as a newer API answers `GET /job`.
+fn evolved_job() -> Value {
+    let mut job = fixture("job_completed_parse.json");
+    job["status"] = json!(NEW_VALUE);
+    job["type"] = json!("Chart");
+    add(&mut job, &new_fields());
+    job["error"] = json!({ "code": "partial", "message": "2 pages skipped" });
+    let parsed = &mut job["result"];
+    add(parsed, &new_fields());
+    parsed["response_type"] = json!("parse");
+    parsed["document_properties"] = json!({ "title": "Annual Report", "author": null });
+    let usage = &mut parsed["usage"];
+    usage["usage_breakdown"] = json!({ "pages": 3, "agentic_pages": 1 });
+    usage["non_empty_cell_count"] = json!(12);
+    usage["page_billing_breakdown"] = json!({ "1": ["page", "agentic"], "2": ["chart_agent"] });
+    let chunk = &mut parsed["result"]["chunks"][0];
+    add(chunk, &new_fields());
+    let block = &mut chunk["blocks"][0];
+    block["type"] = json!(NEW_VALUE);
+    block["merged_tables"] = json!([{ "page": 1, "bbox": { "left": 0.1, "top": 0.2 } }]);
+    add(block, &new_fields());
+    add(&mut block["bbox"], &new_fields());
+    job
+}
+
+#[test]
+fn job_of_a_newer_api_keeps_new_values_and_known_ones() {
+    let job: Job = serde_json::from_value(evolved_job()).expect("the old build decodes it");
+    assert_eq!(job.status, JobStatus::Other(NEW_VALUE.into()));
+    assert!(!job.status.is_terminal(), "an unknown status is not final");
+    // "Chart" is new in v1.12.20: kept as sent whether or not this build knows it.
+    assert_eq!(job.type_.as_ref().map(JobType::as_str), Some("Chart"));
+    assert_eq!(job.progress, Some(100.0));
+
+    // The new fields did not push the result into another union variant.
+    let Some(JobResult::ParseResponse(parsed)) = &job.result else {
+        panic!("not a parse result: {:?}", job.result);
+    };
+    assert_eq!(parsed.job_id, "9d3c6a1e-52f4-4b7a-8e0d-6f1b2a3c4d5e");
+    assert_eq!(parsed.usage.num_pages, 3);
+    let ParseResult::FullResult(full) = &parsed.result else {
+        panic!("not a full result");
+    };
+    let block = &full.chunks[0].blocks[0];
+    assert_eq!(block.type_, BlockType::Other(NEW_VALUE.into()));
+    assert_eq!(block.content, "Acme Corp Annual Report 2024");
+    assert_eq!(block.bbox.original_page, Some(3));
+    assert_eq!(full.chunks[0].blocks[1].type_, BlockType::SectionHeader);
+
+    // The new values go back out as they came.
+    let again = serde_json::to_value(&job).unwrap();
+    assert_eq!(again["status"], NEW_VALUE);
+    assert_eq!(again["type"], "Chart");
+    assert_eq!(
+        again["result"]["result"]["chunks"][0]["blocks"][0]["type"],
+        NEW_VALUE
+    );
+}
+
+#[test]
+fn jobs_page_of_a_newer_api_keeps_every_new_value() {
+    let mut page = fixture("jobs_page.json");
+    add(&mut page, &new_fields());
+    let jobs = page["jobs"].as_array_mut().unwrap();
+    let known = jobs.len();
+    for job in jobs.iter_mut() {
+        add(job, &new_fields());
+    }
+    let mut newer = jobs[0].clone();
+    newer["status"] = json!(NEW_VALUE);
+    newer["type"] = json!("Chart");
+    newer["job_id"] = json!("new-1");
+    jobs.push(newer);
+
+    let page: JobsResponse = serde_json::from_value(page).expect("the old build decodes it");
+    assert_eq!(page.jobs.len(), known + 1);
+    let last = page.jobs.last().unwrap();
+    assert_eq!(last.job_id, "new-1");
+    assert_eq!(last.status.as_str(), NEW_VALUE);
+    assert_eq!(last.type_.as_str(), "Chart");
+    assert_eq!(page.jobs[0].status, JobStatus::Pending);
+    assert_eq!(page.jobs[0].type_, JobType::Parse);
+    assert_eq!(
+        page.next_cursor.as_deref(),
+        Some("eyJjcmVhdGVkX2F0IjogIjIwMjUtMDUtMDFUMDg6MDA6MDBaIn0=")
+    );
+}
+
+#[test]
+fn url_result_of_a_newer_api_decodes() {
+    let mut parsed = fixture("parse_sync_url.json");
+    add(&mut parsed, &new_fields());
+    add(&mut parsed["result"], &new_fields());
+    parsed["response_type"] = json!("parse");
+    let parsed: reducto::types::ParseResponse =
+        serde_json::from_value(parsed).expect("the old build decodes it");
+    let ParseResult::UrlResult(url) = &parsed.result else {
+        panic!("the url result decoded as another variant");
+    };
+    assert!(url.url.starts_with("https://"));
+}
+
+/// A job of a type this build does not know (v1.12.20's `Chart`) carries a
+/// result of a shape it does not know. Today the whole job fails to decode
+/// ("data did not match any variant of untagged enum
+/// EnhancedAsyncJobResponseResult"), so an old build cannot even read the
+/// status of such a job. The fix belongs in the generator (a last,
+/// catch-all variant for response-side unions, kept as sent, as open enums
+/// keep unknown strings); this test is the acceptance check for it.
+#[test]
+#[ignore = "known gap: response unions are closed; a job of a new type with a new result shape does not decode"]
+fn job_of_a_new_type_with_a_new_result_shape_decodes() {
+    let job = json!({ "status": "Completed", "type": "Chart", "progress": 100.0,
+        "result": { "job_id": "c-1", "charts": [{ "title": "Revenue", "series": [1, 2] }],
+                    "usage": { "num_pages": 1, "credits": 1.0 } } });
+    let job: Job = serde_json::from_value(job).expect("the old build decodes it");
+    assert_eq!(job.status, JobStatus::Completed);
+    assert_eq!(job.type_.as_ref().map(JobType::as_str), Some("Chart"));
+    assert!(job.result.is_some(), "the result is kept, not dropped");
+}
