@@ -332,7 +332,9 @@ fn status_and_type_fields_use_the_handwritten_open_enums() {
         // The union of the values both endpoints document.
         let status = &code.generated.open_enums[0];
         assert_eq!(status.name, "JobStatus");
-        assert_eq!(status.values.len(), 7);
+        for value in ["Pending", "Idle", "InProgress", "Cancelled"] {
+            assert!(status.values.iter().any(|v| v == value), "{value}");
+        }
         assert!(status.missing.is_empty(), "{:?}", status.missing);
     }
 }
@@ -514,9 +516,9 @@ fn newer_spec_still_generates() {
         "Result<ResponseValue<types::TranslateResponse>,Error<()>>"
     );
     let status = &code.generated.open_enums[0];
-    assert!(status.values.contains("Archived"));
+    assert!(status.values.iter().any(|v| v == "Archived"));
     let job_type = &code.generated.open_enums[1];
-    assert!(job_type.values.contains("Translate"));
+    assert!(job_type.values.iter().any(|v| v == "Translate"));
     assert_eq!(
         code.field_type("SingleJob", "status"),
         "crate::types::JobStatus"
