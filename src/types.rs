@@ -38,6 +38,30 @@ impl JobStatus {
     }
 }
 
+/// Builds a generated struct from the JSON of its REQUIRED fields only,
+/// every optional field left unset; the caller then assigns the fields it
+/// sets, by name.
+///
+/// The rule for `src/`: never write a complete struct literal of a generated
+/// type. A spec that adds an optional field (the most common API change)
+/// would make every such literal a compile error. Where the type has no
+/// required field, write `T { .., ..Default::default() }`; where it has, use
+/// this function, then assign the other fields by name.
+pub(crate) fn from_required<T: serde::de::DeserializeOwned>(
+    required: serde_json::Value,
+) -> crate::Result<T> {
+    serde_json::from_value(required).map_err(|e| {
+        crate::Error::invalid(
+            "request",
+            format!(
+                "cannot build a {} from its required fields ({e}); has openapi.yaml gained a \
+                 required field?",
+                std::any::type_name::<T>()
+            ),
+        )
+    })
+}
+
 /// A job as `GET /job/{job_id}` returns it: status, progress, and the result
 /// once completed.
 pub type Job = EnhancedAsyncJobResponse;

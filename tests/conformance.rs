@@ -649,8 +649,8 @@ async fn every_call_conforms_and_decodes_static_examples() {
             .options(setter_options())
             .async_config(ConfigV3AsyncConfig {
                 metadata: Some(json!({"team": "docs", "attempt": 1})),
-                priority: true,
-                webhook: None,
+                priority: Some(true),
+                ..Default::default()
             })
             .queue_priority(QueuePriority::Batch)
             .retry(reducto::RetryPolicy::none())

@@ -35,6 +35,16 @@ pub const ALL: &[Rewrite] = &[
         apply: error_responses_to_unexpected,
     },
     Rewrite {
+        name: "request_defaults_to_optional",
+        why: "a non-required request property with a `default` is generated as a non-Option \
+              field that is always serialised, so every request sends this spec version's \
+              defaults the user never set (ParseOptions::new().pages(1, 2) sent seven \
+              `settings` keys), pinning users to them and overriding account-dependent server \
+              defaults; without the default it is an Option skipped when None, and the \
+              default's value stays in the description",
+        apply: request_defaults_to_optional,
+    },
+    Rewrite {
         name: "strip_nested_titles",
         why: "typify merges inline schemas that share a title (FastAPI titles every `status` \
               \"Status\") into one type with the wrong variants",
@@ -241,6 +251,98 @@ pub fn error_responses_to_unexpected(doc: &mut Value) -> usize {
                 let before = responses.len();
                 responses.retain(|code, _| code.starts_with('2'));
                 n += before - responses.len();
+            }
+        }
+    }
+    n
+}
+
+/// For every schema reachable from a request body (through properties,
+/// items, unions and `$ref`s to components), removes `default` from each
+/// property that is not required and appends "Default: `x`." to its
+/// description.
+pub fn request_defaults_to_optional(doc: &mut Value) -> usize {
+    // The component schemas request bodies reach, and the bodies' own
+    // inline schemas (as pointers).
+    let mut pending: Vec<String> = Vec::new();
+    for (path, item) in doc
+        .get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        for (method, op) in item.as_object().into_iter().flatten() {
+            for (media, _) in op
+                .pointer("/requestBody/content")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                pending.push(format!(
+                    "/paths/{}/{}/requestBody/content/{}/schema",
+                    escape_pointer(path),
+                    escape_pointer(method),
+                    escape_pointer(media)
+                ));
+            }
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut n = 0;
+    while let Some(pointer) = pending.pop() {
+        if !seen.insert(pointer.clone()) {
+            continue;
+        }
+        let Some(schema) = doc.pointer_mut(&pointer) else {
+            continue;
+        };
+        n += drop_property_defaults(schema, &mut pending);
+    }
+    n
+}
+
+/// [`request_defaults_to_optional`] on one schema tree; pushes the pointers of
+/// the components it references.
+fn drop_property_defaults(schema: &mut Value, refs: &mut Vec<String>) -> usize {
+    let Value::Object(map) = schema else { return 0 };
+    let mut n = 0;
+    if let Some(Value::String(r)) = map.get("$ref") {
+        if let Some(name) = r.strip_prefix("#/components/schemas/") {
+            refs.push(format!("/components/schemas/{name}"));
+        }
+    }
+    let required: Vec<String> = map
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    if let Some(Value::Object(props)) = map.get_mut("properties") {
+        for (name, prop) in props.iter_mut() {
+            if let (false, Value::Object(p)) = (required.contains(name), &mut *prop) {
+                if let Some(default) = p.remove("default") {
+                    let note = format!("Default: `{default}`.");
+                    let text = match p.get("description").and_then(Value::as_str) {
+                        Some(d) if !d.is_empty() => format!("{d}\n\n{note}"),
+                        _ => note,
+                    };
+                    p.insert("description".into(), Value::String(text));
+                    n += 1;
+                }
+            }
+            n += drop_property_defaults(prop, refs);
+        }
+    }
+    for key in ["items", "additionalProperties", "not"] {
+        if let Some(child) = map.get_mut(key) {
+            n += drop_property_defaults(child, refs);
+        }
+    }
+    for key in ["anyOf", "oneOf", "allOf", "prefixItems"] {
+        if let Some(Value::Array(variants)) = map.get_mut(key) {
+            for variant in variants {
+                n += drop_property_defaults(variant, refs);
             }
         }
     }
@@ -610,6 +712,46 @@ mod tests {
             doc["paths"]["/jobs"]["get"]["responses"],
             json!({ "200": {} })
         );
+    }
+
+    #[test]
+    fn request_defaults_become_optional_and_response_defaults_stay() {
+        let mut doc = json!({
+            "paths": { "/parse": { "post": {
+                "requestBody": { "content": { "application/json": { "schema": {
+                    "anyOf": [{ "$ref": "#/components/schemas/Config" }] } } } },
+                "responses": { "200": { "content": { "application/json": { "schema": {
+                    "$ref": "#/components/schemas/Out" } } } } } } } },
+            "components": { "schemas": {
+                "Config": { "required": ["input"], "properties": {
+                    "input": { "type": "string", "default": "x" },
+                    "settings": { "$ref": "#/components/schemas/Settings" },
+                    "list": { "type": "array", "items": { "properties": {
+                        "deep": { "type": "integer", "default": 3 } } } } } },
+                "Settings": { "properties": {
+                    "ocr": { "type": "string", "enum": ["a", "b"], "default": "a",
+                             "description": "The OCR." },
+                    "back": { "$ref": "#/components/schemas/Config" } } },
+                "Out": { "properties": { "flag": { "type": "boolean", "default": false } } },
+            }},
+        });
+        assert_eq!(request_defaults_to_optional(&mut doc), 2);
+        let schemas = &doc["components"]["schemas"];
+        assert_eq!(
+            schemas["Settings"]["properties"]["ocr"],
+            json!({ "type": "string", "enum": ["a", "b"],
+                    "description": "The OCR.\n\nDefault: `\"a\"`." })
+        );
+        assert_eq!(
+            schemas["Config"]["properties"]["list"]["items"]["properties"]["deep"],
+            json!({ "type": "integer", "description": "Default: `3`." })
+        );
+        // Required: must be sent anyway, its default is kept.
+        assert_eq!(schemas["Config"]["properties"]["input"]["default"], "x");
+        // Responses keep theirs (a missing field decodes to the default).
+        assert_eq!(schemas["Out"]["properties"]["flag"]["default"], false);
+        // Idempotent.
+        assert_eq!(request_defaults_to_optional(&mut doc), 0);
     }
 
     #[test]
