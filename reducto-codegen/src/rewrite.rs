@@ -108,6 +108,14 @@ pub const ALL: &[Rewrite] = &[
         apply: dedent_descriptions,
     },
     Rewrite {
+        name: "fence_code_as_text",
+        why: "a description's fenced code block (```, ```python, ~~~) becomes a rustdoc code \
+              block, and an untagged one is compiled as a doctest of the generated module, \
+              which fails; every fence is opened as ```text (run after dedent_descriptions, \
+              which keeps indented lines from becoming code blocks)",
+        apply: fence_code_as_text,
+    },
+    Rewrite {
         name: "openapi_version_3_0_3",
         why: "progenitor's parser (openapiv3) only accepts 3.0.x documents; run last, once the \
               document really is 3.0-shaped",
@@ -666,6 +674,60 @@ pub fn dedent_descriptions(doc: &mut Value) -> usize {
     n
 }
 
+/// Opens every fenced code block of every `description` as ```` ```text ````
+/// (or `~~~text`), whatever its language tag; closing fences are kept.
+pub fn fence_code_as_text(doc: &mut Value) -> usize {
+    fn fence(text: &str) -> Option<String> {
+        let mut open: Option<char> = None;
+        let mut changed = false;
+        let lines: Vec<String> = text
+            .lines()
+            .map(|line| {
+                let trimmed = line.trim_start();
+                let marker = ['`', '~']
+                    .into_iter()
+                    .find(|c| trimmed.starts_with(&c.to_string().repeat(3)));
+                match (marker, open) {
+                    (Some(c), None) => {
+                        open = Some(c);
+                        let opener = format!("{}text", c.to_string().repeat(3));
+                        changed |= trimmed != opener;
+                        opener
+                    }
+                    (Some(c), Some(o)) if c == o => {
+                        open = None;
+                        line.to_owned()
+                    }
+                    _ => line.to_owned(),
+                }
+            })
+            .collect();
+        changed.then(|| lines.join("\n"))
+    }
+    fn walk(v: &mut Value, n: &mut usize) {
+        match v {
+            Value::Object(map) => {
+                for (key, child) in map.iter_mut() {
+                    match (key.as_str(), child) {
+                        ("description", Value::String(text)) => {
+                            if let Some(fenced) = fence(text) {
+                                *text = fenced;
+                                *n += 1;
+                            }
+                        }
+                        (_, child) => walk(child, n),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|i| walk(i, n)),
+            _ => {}
+        }
+    }
+    let mut n = 0;
+    walk(doc, &mut n);
+    n
+}
+
 /// Sets `openapi: 3.0.3`.
 pub fn openapi_version_3_0_3(doc: &mut Value) -> usize {
     match doc.get("openapi").and_then(Value::as_str) {
@@ -970,6 +1032,52 @@ mod tests {
         assert_eq!(dedent_descriptions(&mut doc), 2);
         assert_eq!(s(&doc)["description"], "List:\n1. one\n2. two");
         assert_eq!(doc["paths"]["/x"]["get"]["description"], "a\nb");
+    }
+
+    #[test]
+    fn every_code_fence_opens_as_text() {
+        let mut doc = component(json!({
+            "description": "Use it:\n```\nlet x = 1;\n```\nor\n```python\nprint(1)\n```\nend",
+            "properties": { "p": { "description": "~~~json\n{}\n~~~" },
+                            "q": { "description": "no code, `inline` only" } },
+        }));
+        doc["paths"] = json!({ "/x": { "get": { "description": "```rust\nfn main() {}\n```" } } });
+        assert_eq!(fence_code_as_text(&mut doc), 3);
+        assert_eq!(
+            s(&doc)["description"],
+            "Use it:\n```text\nlet x = 1;\n```\nor\n```text\nprint(1)\n```\nend"
+        );
+        assert_eq!(
+            s(&doc)["properties"]["p"]["description"],
+            "~~~text\n{}\n~~~"
+        );
+        assert_eq!(
+            doc["paths"]["/x"]["get"]["description"],
+            "```text\nfn main() {}\n```"
+        );
+        assert_eq!(fence_code_as_text(&mut doc), 0, "idempotent");
+    }
+
+    /// Descriptions full of examples end up as doc comments with no block
+    /// rustdoc would compile: indented lines are dedented, fences are text.
+    #[test]
+    fn no_description_can_become_a_doctest() {
+        let mut doc = component(json!({
+            "description": "Example:\n\n    client.parse()\n\n```\nassert!(false);\n```" }));
+        normalize(&mut doc);
+        let text = s(&doc)["description"].as_str().unwrap();
+        let mut in_block = false;
+        for line in text.lines() {
+            if line.starts_with("```") {
+                assert!(in_block || line == "```text", "{line:?} opens a doctest");
+                in_block = !in_block;
+            } else {
+                assert!(
+                    in_block || !line.starts_with("    "),
+                    "{line:?} is indented code"
+                );
+            }
+        }
     }
 
     #[test]

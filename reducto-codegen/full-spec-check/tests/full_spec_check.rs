@@ -86,10 +86,12 @@ fn every_rewrite_ran_and_did_its_work_on_the_whole_spec() {
     let all: Vec<&str> = rewrite::ALL.iter().map(|r| r.name).collect();
     assert_eq!(ran, all, "the build report lists every rewrite, in order");
     // The whole spec exercises every rewrite but those written for what
-    // only newer specs have.
+    // only other specs have.
     const NEWER_SPECS_ONLY: &[&str] = &[
         // The first integer `const` is v1.12.20's ChartUsage.num_charts.
         "numeric_enums_to_plain_numbers",
+        // No published spec has a code fence in a description yet.
+        "fence_code_as_text",
     ];
     for (name, places) in report::REWRITES {
         assert!(
