@@ -4,12 +4,12 @@ use crate::{
     error::{Error, Result},
     transport::RequestOptions,
     types::{
-        from_required, AsyncParseConfig, AsyncParseConfigInput, AsyncParseResponse, Chunking,
-        ChunkingChunkMode, ConfigV3AsyncConfig, Enhance, Formatting, FormattingTableOutputFormat,
-        PageRange, ParseChunk, ParseParsePostBody, ParseResponse, ParseResponseResult,
-        QueuePriority, Retrieval, Settings, SettingsExtractionMode, SettingsOcrSystem,
-        SettingsPageRange, SettingsReturnImagesItem, Spreadsheet, SyncParseConfig,
-        SyncParseConfigInput, UploadResponse, UrlResult,
+        from_required, AsyncConfig, AsyncParseConfig, AsyncParseConfigInput, AsyncParseResponse,
+        Chunking, ChunkingChunkMode, Enhance, Formatting, FormattingTableOutputFormat, PageRange,
+        ParseChunk, ParseRequest, ParseResponse, ParseResponseResult, QueuePriority, Retrieval,
+        Settings, SettingsExtractionMode, SettingsOcrSystem, SettingsPageRange,
+        SettingsReturnImagesItem, Spreadsheet, SyncParseConfig, SyncParseConfigInput,
+        UploadResponse, UrlResult,
     },
     Reducto,
 };
@@ -176,7 +176,7 @@ impl ParseOptions {
 
     /// Parse only pages `start..=end` (1-based).
     pub fn pages(mut self, start: i64, end: i64) -> Self {
-        self.settings_mut().page_range = Some(SettingsPageRange::Variant0(PageRange {
+        self.settings_mut().page_range = Some(SettingsPageRange::PageRange(PageRange {
             start: Some(start),
             end: Some(end),
             ..Default::default()
@@ -325,7 +325,7 @@ impl<'a> ParseRun<'a> {
     /// Sends the request.
     pub async fn send(self) -> Result<ParseResponse> {
         self.input.validate()?;
-        let body = ParseParsePostBody::SyncParseConfig(sync_body(self.input, self.options)?);
+        let body = ParseRequest::SyncParseConfig(sync_body(self.input, self.options)?);
         // Written by hand rather than through the generated call: its
         // response is the untagged union ParseResponse | AsyncParseResponse,
         // and any object with a job_id matches the second, so a parse result
@@ -353,7 +353,7 @@ pub struct ParseRunJob<'a> {
     client: &'a Reducto,
     input: DocumentInput,
     options: ParseOptions,
-    asynchronous: Option<ConfigV3AsyncConfig>,
+    asynchronous: Option<AsyncConfig>,
     queue_priority: Option<QueuePriority>,
     request: RequestOptions,
 }
@@ -366,7 +366,7 @@ impl<'a> ParseRunJob<'a> {
     }
 
     /// Priority, webhook and metadata of the job.
-    pub fn async_config(mut self, config: ConfigV3AsyncConfig) -> Self {
+    pub fn async_config(mut self, config: AsyncConfig) -> Self {
         self.asynchronous = Some(config);
         self
     }

@@ -51,6 +51,15 @@ pub const ALL: &[Rewrite] = &[
         apply: strip_nested_titles,
     },
     Rewrite {
+        name: "name_types",
+        why: "typify names what has no name from where it sits (`Variant0`, \
+              `ParseParsePostBody` from the operation id, `ParseResponseResponseType`, \
+              `ConfigV3AsyncConfig` from a Python module path); the one reviewed table \
+              TYPE_NAMES gives those places the names a person would choose, as titles (or \
+              component keys); run after strip_nested_titles, which would remove them",
+        apply: name_types,
+    },
+    Rewrite {
         name: "const_to_enum",
         why: "OpenAPI 3.0 has no `const`; a one-value enum says the same",
         apply: const_to_enum,
@@ -366,6 +375,198 @@ pub fn strip_nested_titles(doc: &mut Value) -> usize {
         }
     });
     n
+}
+
+/// THE reviewed table of names: JSON pointer into the published spec (3.1
+/// form, before any other rewrite changes its shape) -> the name the
+/// generated type or union variant gets. A pointer to a component schema
+/// renames the component (and every `$ref` to it); any other pointer sets the
+/// schema's `title`, which typify uses as the type's name or, for a member of
+/// a union, as the variant's name. Pointers a spec lacks are skipped, so one
+/// table serves every spec version.
+pub const TYPE_NAMES: &[(&str, &str)] = &[
+    // Python module paths in component keys.
+    ("/components/schemas/config__v3__AsyncConfig", "AsyncConfig"),
+    (
+        "/components/schemas/config__v3__AsyncSplitConfig",
+        "AsyncSplitConfig",
+    ),
+    (
+        "/components/schemas/config__internal__AsyncConfig",
+        "InternalAsyncConfig",
+    ),
+    (
+        "/components/schemas/config__v2__AsyncSplitConfig",
+        "V2AsyncSplitConfig",
+    ),
+    ("/components/schemas/Body_upload_upload_post", "UploadForm"),
+    // Inline request and response bodies, otherwise named after the operation id.
+    (
+        "/paths/~1parse/post/requestBody/content/application~1json/schema",
+        "ParseRequest",
+    ),
+    (
+        "/paths/~1parse/post/responses/200/content/application~1json/schema",
+        "ParseOutcome",
+    ),
+    (
+        "/paths/~1extract/post/requestBody/content/application~1json/schema",
+        "ExtractRequest",
+    ),
+    (
+        "/paths/~1extract/post/responses/200/content/application~1json/schema",
+        "ExtractOutcome",
+    ),
+    // Page ranges: one range (a `$ref`, so already `PageRange`), several
+    // ranges, page numbers, sheet names.
+    (
+        "/components/schemas/Settings/properties/page_range/anyOf/1",
+        "Ranges",
+    ),
+    (
+        "/components/schemas/Settings/properties/page_range/anyOf/2",
+        "Pages",
+    ),
+    (
+        "/components/schemas/Settings/properties/page_range/anyOf/3",
+        "SheetNames",
+    ),
+    (
+        "/components/schemas/ExtractSettings/properties/page_range/anyOf/1",
+        "Ranges",
+    ),
+    (
+        "/components/schemas/ExtractSettings/properties/page_range/anyOf/2",
+        "Pages",
+    ),
+    (
+        "/components/schemas/ExtractSettings/properties/page_range/anyOf/3",
+        "SheetNames",
+    ),
+    (
+        "/components/schemas/ClassifyConfig/properties/page_range/anyOf/1",
+        "Ranges",
+    ),
+    (
+        "/components/schemas/ClassifyConfig/properties/page_range/anyOf/2",
+        "Pages",
+    ),
+    // An extract result: one value in the user's schema, or a list of them.
+    (
+        "/components/schemas/V3ExtractResponse/properties/result/anyOf/0",
+        "Value",
+    ),
+    (
+        "/components/schemas/V3ExtractResponse/properties/result/anyOf/1",
+        "List",
+    ),
+    // Result kinds (`response_type`), otherwise `XResponseResponseType`.
+    (
+        "/components/schemas/ParseResponse/properties/response_type",
+        "ParseResponseKind",
+    ),
+    (
+        "/components/schemas/ExtractResponse/properties/response_type",
+        "ExtractResponseKind",
+    ),
+    (
+        "/components/schemas/V3ExtractResponse/properties/response_type",
+        "V3ExtractResponseKind",
+    ),
+    (
+        "/components/schemas/SplitResponse/properties/response_type",
+        "SplitResponseKind",
+    ),
+    (
+        "/components/schemas/EditResponse/properties/response_type",
+        "EditResponseKind",
+    ),
+    (
+        "/components/schemas/PipelineResponse/properties/response_type",
+        "PipelineResponseKind",
+    ),
+    (
+        "/components/schemas/ClassifyResponse/properties/response_type",
+        "ClassifyResponseKind",
+    ),
+    (
+        "/components/schemas/ChartResponse/properties/response_type",
+        "ChartResponseKind",
+    ),
+    // Other doubled words.
+    (
+        "/components/schemas/CriteriaConfidence/properties/confidence",
+        "ConfidenceLevel",
+    ),
+    (
+        "/components/schemas/V3ExtractResponse/properties/confidence",
+        "ExtractConfidence",
+    ),
+];
+
+/// Applies [`TYPE_NAMES`].
+pub fn name_types(doc: &mut Value) -> usize {
+    name_types_from(doc, TYPE_NAMES)
+}
+
+/// [`name_types`] with any table (the unit tests use their own).
+pub fn name_types_from(doc: &mut Value, names: &[(&str, &str)]) -> usize {
+    let mut n = 0;
+    for (pointer, name) in names {
+        let component = pointer
+            .strip_prefix("/components/schemas/")
+            .filter(|key| !key.contains('/'));
+        if let Some(key) = component {
+            let key = key.replace("~1", "/").replace("~0", "~");
+            n += rename_component(doc, &key, name);
+            continue;
+        }
+        if let Some(Value::Object(schema)) = doc.pointer_mut(pointer) {
+            if schema.get("title").and_then(Value::as_str) != Some(name) {
+                schema.insert("title".into(), Value::String((*name).to_owned()));
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+/// Renames component schema `from` to `to` and every `$ref` to it; nothing
+/// if `from` is absent or `to` is taken.
+fn rename_component(doc: &mut Value, from: &str, to: &str) -> usize {
+    let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    else {
+        return 0;
+    };
+    if schemas.contains_key(to) {
+        return 0;
+    }
+    let Some(schema) = schemas.remove(from) else {
+        return 0;
+    };
+    schemas.insert(to.to_owned(), schema);
+    fn relink(v: &mut Value, old: &str, new: &str) {
+        match v {
+            Value::Object(map) => {
+                for (key, child) in map.iter_mut() {
+                    match child {
+                        Value::String(r) if key == "$ref" && r == old => *r = new.to_owned(),
+                        _ => relink(child, old, new),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|i| relink(i, old, new)),
+            _ => {}
+        }
+    }
+    relink(
+        doc,
+        &format!("#/components/schemas/{}", escape_pointer(from)),
+        &format!("#/components/schemas/{}", escape_pointer(to)),
+    );
+    1
 }
 
 /// `const: v` becomes `enum: [v]`.
@@ -834,6 +1035,34 @@ mod tests {
         assert!(doc["paths"]["/x"]["get"]["parameters"][0]["schema"]
             .get("title")
             .is_none());
+    }
+
+    #[test]
+    fn names_become_titles_and_components_are_renamed_with_their_refs() {
+        let mut doc = json!({ "paths": {}, "components": { "schemas": {
+            "config__v3__AsyncConfig": { "type": "object" },
+            "Job": { "properties": {
+                "async": { "$ref": "#/components/schemas/config__v3__AsyncConfig" },
+                "range": { "anyOf": [{ "type": "integer" }, { "type": "string" }] } } },
+        }}});
+        let table = [
+            ("/components/schemas/config__v3__AsyncConfig", "AsyncConfig"),
+            ("/components/schemas/Job/properties/range/anyOf/1", "Name"),
+            ("/components/schemas/Gone/properties/x", "Skipped"),
+        ];
+        assert_eq!(name_types_from(&mut doc, &table), 2);
+        let schemas = &doc["components"]["schemas"];
+        assert!(schemas.get("config__v3__AsyncConfig").is_none());
+        assert_eq!(schemas["AsyncConfig"], json!({ "type": "object" }));
+        assert_eq!(
+            schemas["Job"]["properties"]["async"]["$ref"],
+            "#/components/schemas/AsyncConfig"
+        );
+        assert_eq!(
+            schemas["Job"]["properties"]["range"]["anyOf"][1]["title"],
+            "Name"
+        );
+        assert_eq!(name_types_from(&mut doc, &table), 0, "idempotent");
     }
 
     #[test]
