@@ -493,7 +493,12 @@ pub const TYPE_NAMES: &[(&str, &str)] = &[
         "/components/schemas/ChartResponse/properties/response_type",
         "ChartResponseKind",
     ),
-    // Other doubled words.
+    // Other doubled words. A nullable union is hoisted into a component of
+    // this name (typify ignores a title there).
+    (
+        "/components/schemas/ParseUsage/properties/usage_breakdown",
+        "UsageBreakdown",
+    ),
     (
         "/components/schemas/CriteriaConfidence/properties/confidence",
         "ConfidenceLevel",
@@ -521,14 +526,68 @@ pub fn name_types_from(doc: &mut Value, names: &[(&str, &str)]) -> usize {
             n += rename_component(doc, &key, name);
             continue;
         }
+        if hoist_nullable_union(doc, pointer, name) {
+            n += 1;
+            continue;
+        }
+        let hoisted = json!({ "$ref": format!("#/components/schemas/{}", escape_pointer(name)) });
         if let Some(Value::Object(schema)) = doc.pointer_mut(pointer) {
-            if schema.get("title").and_then(Value::as_str) != Some(name) {
+            let already_hoisted = ["anyOf", "oneOf"].iter().any(|k| {
+                schema
+                    .get(*k)
+                    .and_then(Value::as_array)
+                    .is_some_and(|m| m.contains(&hoisted))
+            });
+            if !already_hoisted && schema.get("title").and_then(Value::as_str) != Some(name) {
                 schema.insert("title".into(), Value::String((*name).to_owned()));
                 n += 1;
             }
         }
     }
     n
+}
+
+/// A union with a `null` member at `pointer` (typify ignores a title there)
+/// becomes the component `name` holding the other members, referenced as
+/// `anyOf [$ref, null]`. False if there is no such union or `name` is taken.
+fn hoist_nullable_union(doc: &mut Value, pointer: &str, name: &str) -> bool {
+    let taken = doc
+        .pointer(&format!("/components/schemas/{}", escape_pointer(name)))
+        .is_some();
+    let Some(Value::Object(schema)) = doc.pointer_mut(pointer) else {
+        return false;
+    };
+    let Some(key) = ["anyOf", "oneOf"].into_iter().find(|k| {
+        schema
+            .get(*k)
+            .and_then(Value::as_array)
+            .is_some_and(|members| members.len() > 2 && members.iter().any(is_null_schema))
+    }) else {
+        return false;
+    };
+    if taken {
+        return false;
+    }
+    let members: Vec<Value> = schema[key]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| !is_null_schema(m))
+        .cloned()
+        .collect();
+    schema.remove("title");
+    schema.insert(
+        key.into(),
+        json!([{ "$ref": format!("#/components/schemas/{}", escape_pointer(name)) },
+               { "type": "null" }]),
+    );
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        schemas.insert(name.into(), json!({ key: members, "title": name }));
+    }
+    true
 }
 
 /// Renames component schema `from` to `to` and every `$ref` to it; nothing
@@ -1061,6 +1120,26 @@ mod tests {
         assert_eq!(
             schemas["Job"]["properties"]["range"]["anyOf"][1]["title"],
             "Name"
+        );
+        assert_eq!(name_types_from(&mut doc, &table), 0, "idempotent");
+    }
+
+    #[test]
+    fn a_named_nullable_union_becomes_a_component() {
+        let mut doc = component(json!({ "properties": { "u": { "title": "U", "anyOf": [
+            { "$ref": "#/components/schemas/A" }, { "$ref": "#/components/schemas/B" },
+            { "type": "null" } ], "description": "d" } } }));
+        let table = [("/components/schemas/S/properties/u", "Either")];
+        assert_eq!(name_types_from(&mut doc, &table), 1);
+        assert_eq!(
+            s(&doc)["properties"]["u"],
+            json!({ "anyOf": [{ "$ref": "#/components/schemas/Either" }, { "type": "null" }],
+                    "description": "d" })
+        );
+        assert_eq!(
+            doc["components"]["schemas"]["Either"],
+            json!({ "anyOf": [{ "$ref": "#/components/schemas/A" },
+                              { "$ref": "#/components/schemas/B" }], "title": "Either" })
         );
         assert_eq!(name_types_from(&mut doc, &table), 0, "idempotent");
     }
