@@ -1,8 +1,8 @@
 //! Generates the low-level bindings from `openapi.yaml` into `OUT_DIR`.
 //!
 //! All the work is in the `reducto-codegen` crate (unit-tested there); this
-//! file only says which spec, which handwritten types replace the enums a
-//! newer API may extend, and where the output goes.
+//! file only says which spec, where the open enums (the enums a newer API may
+//! extend) live, and where the output goes.
 
 use std::{env, fs, path::PathBuf, process::ExitCode};
 
@@ -21,8 +21,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // Job status, job type and block type grow between API versions: the
-    // generated structs use the handwritten open enums in src/types.rs.
+    // Job status, job type, block type and error code grow between API
+    // versions: the generated structs use the open enums generated below.
     let config = Config::reducto("crate::types", "crate::transport::CallContext");
     let generated = match reducto_codegen::generate(&spec, &config) {
         Ok(generated) => generated,
@@ -40,21 +40,24 @@ fn main() -> ExitCode {
         }
     }
 
+    // The open enums (src/types.rs includes them): one variant per value
+    // the spec lists, so a new value needs no hand edit.
+    let open_enums = match reducto_codegen::open_enum::source_file(
+        &generated.open_enums,
+        reducto_codegen::REDUCTO_OPEN_ENUMS,
+        "reducto::types",
+    ) {
+        Ok(source) => source,
+        Err(e) => {
+            eprintln!("error: generating the open enums from {SPEC}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let mut spec_values = String::from(
-        "// The values openapi.yaml lists for each open enum; tests check that the\n\
-         // handwritten enums know every one.\n",
-    );
-    for open in &generated.open_enums {
-        spec_values.push_str(&format!(
-            "#[allow(dead_code)]\npub(crate) const {}: &[&str] = &{:?};\n",
-            open.name.to_uppercase(),
-            open.values.iter().collect::<Vec<_>>()
-        ));
-    }
     let writes = [
         ("reducto_api.rs", generated.code.as_str()),
-        ("spec_enum_values.rs", spec_values.as_str()),
+        ("open_enums.rs", open_enums.as_str()),
     ];
     for (name, text) in writes {
         if let Err(e) = fs::write(out.join(name), text) {

@@ -4,10 +4,10 @@ use crate::{
     error::{Error, Result},
     transport::RequestOptions,
     types::{
-        AsyncParseConfig, AsyncParseConfigInput, AsyncParseResponse, Chunking, ChunkingChunkMode,
-        ConfigV3AsyncConfig, Enhance, Formatting, FormattingTableOutputFormat, PageRange,
-        ParseChunk, ParseParsePostBody, ParseResponse, ParseResponseResult, QueuePriority,
-        Retrieval, Settings, SettingsExtractionMode, SettingsOcrSystem, SettingsPageRange,
+        from_required, AsyncConfig, AsyncParseConfig, AsyncParseConfigInput, AsyncParseResponse,
+        Chunking, ChunkingChunkMode, Enhance, Formatting, FormattingTableOutputFormat, PageRange,
+        ParseChunk, ParseRequest, ParseResponse, ParseResponseResult, QueuePriority, Retrieval,
+        Settings, SettingsExtractionMode, SettingsOcrSystem, SettingsPageRange,
         SettingsReturnImagesItem, Spreadsheet, SyncParseConfig, SyncParseConfigInput,
         UploadResponse, UrlResult,
     },
@@ -156,33 +156,30 @@ impl ParseOptions {
 
     fn chunking_mut(&mut self) -> &mut Chunking {
         self.retrieval
-            .get_or_insert_with(|| Retrieval {
-                chunking: None,
-                embedding_optimized: false,
-                filter_blocks: Vec::new(),
-            })
+            .get_or_insert_with(Retrieval::default)
             .chunking
             .get_or_insert_with(Chunking::default)
     }
 
     /// The OCR engine (default `standard`).
     pub fn ocr_system(mut self, ocr: SettingsOcrSystem) -> Self {
-        self.settings_mut().ocr_system = ocr;
+        self.settings_mut().ocr_system = Some(ocr);
         self
     }
 
     /// Text extraction from PDFs: `hybrid` (OCR combined with the embedded
     /// text; the default) or `ocr` (OCR only).
     pub fn extraction_mode(mut self, mode: SettingsExtractionMode) -> Self {
-        self.settings_mut().extraction_mode = mode;
+        self.settings_mut().extraction_mode = Some(mode);
         self
     }
 
     /// Parse only pages `start..=end` (1-based).
     pub fn pages(mut self, start: i64, end: i64) -> Self {
-        self.settings_mut().page_range = Some(SettingsPageRange::Variant0(PageRange {
+        self.settings_mut().page_range = Some(SettingsPageRange::PageRange(PageRange {
             start: Some(start),
             end: Some(end),
+            ..Default::default()
         }));
         self
     }
@@ -195,7 +192,7 @@ impl ParseOptions {
 
     /// Always return the result as a URL, however small.
     pub fn force_url_result(mut self, on: bool) -> Self {
-        self.settings_mut().force_url_result = on;
+        self.settings_mut().force_url_result = Some(on);
         self
     }
 
@@ -207,7 +204,7 @@ impl ParseOptions {
 
     /// How blocks are grouped into chunks (default `disabled`: one chunk).
     pub fn chunk_mode(mut self, mode: ChunkingChunkMode) -> Self {
-        self.chunking_mut().chunk_mode = mode;
+        self.chunking_mut().chunk_mode = Some(mode);
         self
     }
 
@@ -219,19 +216,19 @@ impl ParseOptions {
 
     /// How tables are written (default `dynamic`).
     pub fn table_output_format(mut self, format: FormattingTableOutputFormat) -> Self {
-        self.formatting_mut().table_output_format = format;
+        self.formatting_mut().table_output_format = Some(format);
         self
     }
 
     /// Insert page markers into the content.
     pub fn add_page_markers(mut self, on: bool) -> Self {
-        self.formatting_mut().add_page_markers = on;
+        self.formatting_mut().add_page_markers = Some(on);
         self
     }
 
     /// Merge tables that continue across pages.
     pub fn merge_tables(mut self, on: bool) -> Self {
-        self.formatting_mut().merge_tables = on;
+        self.formatting_mut().merge_tables = Some(on);
         self
     }
 
@@ -239,7 +236,7 @@ impl ParseOptions {
     pub fn summarize_figures(mut self, on: bool) -> Self {
         self.enhance
             .get_or_insert_with(Enhance::default)
-            .summarize_figures = on;
+            .summarize_figures = Some(on);
         self
     }
 }
@@ -284,6 +281,28 @@ impl Parse {
     }
 }
 
+/// Moves the options' groups into a generated parse config: the sync and
+/// async configs share these fields, not a type. Field by field, never a
+/// struct literal (see [`from_required`]).
+macro_rules! set_options {
+    ($options:expr, $body:ident) => {{
+        let o: ParseOptions = $options;
+        $body.enhance = o.enhance;
+        $body.retrieval = o.retrieval;
+        $body.formatting = o.formatting;
+        $body.spreadsheet = o.spreadsheet;
+        $body.settings = o.settings;
+    }};
+}
+
+/// The body of `POST /parse`: the input and only the options that are set.
+fn sync_body(input: DocumentInput, options: ParseOptions) -> Result<SyncParseConfig> {
+    let input = SyncParseConfigInput::from(input);
+    let mut body: SyncParseConfig = from_required(serde_json::json!({ "input": input }))?;
+    set_options!(options, body);
+    Ok(body)
+}
+
 /// A synchronous parse, ready to send: await it, or set options first.
 #[must_use = "a parse does nothing until awaited"]
 #[derive(Debug, Clone)]
@@ -306,15 +325,7 @@ impl ParseRun {
     /// Sends the request.
     pub async fn send(self) -> Result<ParseResponse> {
         self.input.validate()?;
-        let o = self.options;
-        let body = ParseParsePostBody::SyncParseConfig(SyncParseConfig {
-            input: self.input.into(),
-            enhance: o.enhance,
-            retrieval: o.retrieval,
-            formatting: o.formatting,
-            spreadsheet: o.spreadsheet,
-            settings: o.settings,
-        });
+        let body = ParseRequest::SyncParseConfig(sync_body(self.input, self.options)?);
         // Written by hand rather than through the generated call: its
         // response is the untagged union ParseResponse | AsyncParseResponse,
         // and any object with a job_id matches the second, so a parse result
@@ -342,7 +353,7 @@ pub struct ParseRunJob {
     client: Reducto,
     input: DocumentInput,
     options: ParseOptions,
-    asynchronous: Option<ConfigV3AsyncConfig>,
+    asynchronous: Option<AsyncConfig>,
     queue_priority: Option<QueuePriority>,
     request: RequestOptions,
 }
@@ -355,7 +366,7 @@ impl ParseRunJob {
     }
 
     /// Priority, webhook and metadata of the job.
-    pub fn async_config(mut self, config: ConfigV3AsyncConfig) -> Self {
+    pub fn async_config(mut self, config: AsyncConfig) -> Self {
         self.asynchronous = Some(config);
         self
     }
@@ -372,24 +383,19 @@ impl ParseRunJob {
         &self.client
     }
 
-    fn body(&self) -> AsyncParseConfig {
-        let o = self.options.clone();
-        AsyncParseConfig {
-            input: self.input.clone().into(),
-            async_: self.asynchronous.clone(),
-            queue_priority: self.queue_priority,
-            enhance: o.enhance,
-            retrieval: o.retrieval,
-            formatting: o.formatting,
-            spreadsheet: o.spreadsheet,
-            settings: o.settings,
-        }
+    fn body(&self) -> Result<AsyncParseConfig> {
+        let input = AsyncParseConfigInput::from(self.input.clone());
+        let mut body: AsyncParseConfig = from_required(serde_json::json!({ "input": input }))?;
+        set_options!(self.options.clone(), body);
+        body.async_ = self.asynchronous.clone();
+        body.queue_priority = self.queue_priority;
+        Ok(body)
     }
 
     /// Starts the job.
     pub async fn send(self) -> Result<AsyncParseResponse> {
         self.input.validate()?;
-        let body = self.body();
+        let body = self.body()?;
         let call = self.client.call(&self.request);
         match call.api().async_parse_parse_async_post(&body).await {
             Ok(value) => Ok(value.into_inner()),
@@ -418,5 +424,41 @@ impl ParseResponse {
             ParseResponseResult::UrlResult(url) => Some(url),
             ParseResponseResult::FullResult(_) => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Only what the user set is sent: no spec default rides along.
+    #[test]
+    fn a_page_range_alone_sends_only_the_page_range() {
+        let input = DocumentInput::from("https://example.com/a.pdf");
+        let body = sync_body(input, ParseOptions::new().pages(1, 2)).unwrap();
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            json!({
+                "input": "https://example.com/a.pdf",
+                "settings": { "page_range": { "start": 1, "end": 2 } },
+            })
+        );
+    }
+
+    #[test]
+    fn no_options_send_the_input_alone() {
+        let body = sync_body(DocumentInput::job("j1"), ParseOptions::new()).unwrap();
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            json!({ "input": "jobid://j1" })
+        );
+        let mut chunked = ParseOptions::new().chunk_size(500);
+        chunked.enhance = None;
+        let body = sync_body(DocumentInput::job("j1"), chunked).unwrap();
+        assert_eq!(
+            serde_json::to_value(&body).unwrap()["retrieval"],
+            json!({ "chunking": { "chunk_size": 500 } })
+        );
     }
 }

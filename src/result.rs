@@ -126,12 +126,13 @@ impl FetchFullResult {
         let response = call.execute("fetch_result", request).await?;
         match crate::transport::decode_json::<Stored>(response).await? {
             Stored::Full(full) => Ok(full),
-            Stored::Chunks(chunks) => Ok(FullResult {
-                chunks,
-                custom: None,
-                ocr: None,
-                type_: crate::types::FullResultType::Full,
-            }),
+            Stored::Chunks(chunks) => {
+                let mut full: FullResult = crate::types::from_required(
+                    serde_json::json!({ "type": "full", "chunks": [] }),
+                )?;
+                full.chunks = chunks;
+                Ok(full)
+            }
         }
     }
 }

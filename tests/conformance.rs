@@ -38,7 +38,7 @@ use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use reducto::{
     types::{
-        ChunkingChunkMode, ConfigV3AsyncConfig, Enhance, Formatting, FormattingTableOutputFormat,
+        AsyncConfig, ChunkingChunkMode, Enhance, Formatting, FormattingTableOutputFormat,
         JobResult, QueuePriority, Retrieval, Settings, SettingsExtractionMode, SettingsOcrSystem,
         SettingsReturnImagesItem, Spreadsheet,
     },
@@ -645,10 +645,10 @@ async fn every_call_conforms_and_decodes_static_examples() {
         c.parse()
             .run_job(&upload)
             .options(setter_options())
-            .async_config(ConfigV3AsyncConfig {
+            .async_config(AsyncConfig {
                 metadata: Some(json!({"team": "docs", "attempt": 1})),
-                priority: true,
-                webhook: None,
+                priority: Some(true),
+                ..Default::default()
             })
             .queue_priority(QueuePriority::Batch)
             .retry(reducto::RetryPolicy::none())
@@ -808,7 +808,7 @@ async fn every_option_field_is_sent_as_the_spec_says() {
             "priority": true,
             "webhook": webhooks[i % 2],
         });
-        let config: ConfigV3AsyncConfig = serde_json::from_value(async_config.clone())
+        let config: AsyncConfig = serde_json::from_value(async_config.clone())
             .expect("the SDK's async config type holds the spec's");
 
         ok(

@@ -9,7 +9,7 @@
 use chrono::SecondsFormat;
 use reducto::types::{
     AsyncParseResponse, BlockType, ClassifyResponseResult, ExtractResponseResult, FullResult,
-    HttpValidationError, Job, JobResult, JobStatus, JobType, JobsResponse, ParseParsePostResponse,
+    HttpValidationError, Job, JobResult, JobStatus, JobType, JobsResponse, ParseOutcome,
     ParseResponse, ParseResult, UploadResponse, UrlResultType, ValidationErrorLocItem,
 };
 use serde::de::DeserializeOwned;
@@ -177,18 +177,18 @@ fn sync_parse_full_result_with_every_kind_of_block() {
 /// untagged enum: a full parse must not decode as the bare job id.
 #[test]
 fn parse_endpoint_union_picks_the_right_variant() {
-    let sync: ParseParsePostResponse = fixture!("parse_sync_full.json");
+    let sync: ParseOutcome = fixture!("parse_sync_full.json");
     match sync {
-        ParseParsePostResponse::ParseResponse(parsed) => {
+        ParseOutcome::ParseResponse(parsed) => {
             assert_eq!(full(&parsed).chunks.len(), 3)
         }
         other => panic!("a full parse decoded as {other:?}"),
     }
-    let url: ParseParsePostResponse = fixture!("parse_sync_url.json");
-    assert!(matches!(url, ParseParsePostResponse::ParseResponse(_)));
-    let job: ParseParsePostResponse = fixture!("parse_async.json");
+    let url: ParseOutcome = fixture!("parse_sync_url.json");
+    assert!(matches!(url, ParseOutcome::ParseResponse(_)));
+    let job: ParseOutcome = fixture!("parse_async.json");
     match job {
-        ParseParsePostResponse::AsyncParseResponse(job) => {
+        ParseOutcome::AsyncParseResponse(job) => {
             assert_eq!(job.job_id, "0b8f3a52-6c1d-4e9b-a7f4-3d2e1c0b9a87")
         }
         other => panic!("a job id decoded as {other:?}"),

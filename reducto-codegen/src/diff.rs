@@ -273,9 +273,10 @@ impl fmt::Display for Change {
 pub fn diff(old: &Value, new: &Value) -> Report {
     let open: BTreeSet<String> = crate::REDUCTO_OPEN_ENUMS
         .iter()
-        .flat_map(|(name, locations)| {
-            std::iter::once((*name).to_owned()).chain(
-                locations
+        .flat_map(|entry| {
+            std::iter::once(entry.name.to_owned()).chain(
+                entry
+                    .locations
                     .iter()
                     .map(|(schema, property)| format!("{schema}.{property}")),
             )

@@ -99,13 +99,7 @@ pub const ALL: &[Mutation] = &[
 /// here once its fix has landed: `reducto-evolution-check`'s tests fail when
 /// a pending mutation changes nothing in the spec, and reviewers empty this
 /// list after each merge.
-pub const PENDING_FIXES: &[(&str, &str)] = &[
-    (
-        "code_fences_in_descriptions",
-        "descriptions with code fences: a bare ``` block becomes a failing doctest in the \
-         generated module",
-    ),
-];
+pub const PENDING_FIXES: &[(&str, &str)] = &[];
 
 /// Whether `name` is waiting for a fix listed in [`PENDING_FIXES`].
 pub fn is_pending(name: &str) -> bool {

@@ -35,10 +35,29 @@ pub const ALL: &[Rewrite] = &[
         apply: error_responses_to_unexpected,
     },
     Rewrite {
+        name: "request_defaults_to_optional",
+        why: "a non-required request property with a `default` is generated as a non-Option \
+              field that is always serialised, so every request sends this spec version's \
+              defaults the user never set (ParseOptions::new().pages(1, 2) sent seven \
+              `settings` keys), pinning users to them and overriding account-dependent server \
+              defaults; without the default it is an Option skipped when None, and the \
+              default's value stays in the description",
+        apply: request_defaults_to_optional,
+    },
+    Rewrite {
         name: "strip_nested_titles",
         why: "typify merges inline schemas that share a title (FastAPI titles every `status` \
               \"Status\") into one type with the wrong variants",
         apply: strip_nested_titles,
+    },
+    Rewrite {
+        name: "name_types",
+        why: "typify names what has no name from where it sits (`Variant0`, \
+              `ParseParsePostBody` from the operation id, `ParseResponseResponseType`, \
+              `ConfigV3AsyncConfig` from a Python module path); the one reviewed table \
+              TYPE_NAMES gives those places the names a person would choose, as titles (or \
+              component keys); run after strip_nested_titles, which would remove them",
+        apply: name_types,
     },
     Rewrite {
         name: "const_to_enum",
@@ -96,6 +115,14 @@ pub const ALL: &[Rewrite] = &[
         name: "dedent_descriptions",
         why: "indented description lines become rustdoc code blocks and fail as doctests",
         apply: dedent_descriptions,
+    },
+    Rewrite {
+        name: "fence_code_as_text",
+        why: "a description's fenced code block (```, ```python, ~~~) becomes a rustdoc code \
+              block, and an untagged one is compiled as a doctest of the generated module, \
+              which fails; every fence is opened as ```text (run after dedent_descriptions, \
+              which keeps indented lines from becoming code blocks)",
+        apply: fence_code_as_text,
     },
     Rewrite {
         name: "openapi_version_3_0_3",
@@ -254,6 +281,98 @@ pub fn error_responses_to_unexpected(doc: &mut Value) -> usize {
     n
 }
 
+/// For every schema reachable from a request body (through properties,
+/// items, unions and `$ref`s to components), removes `default` from each
+/// property that is not required and appends "Default: `x`." to its
+/// description.
+pub fn request_defaults_to_optional(doc: &mut Value) -> usize {
+    // The component schemas request bodies reach, and the bodies' own
+    // inline schemas (as pointers).
+    let mut pending: Vec<String> = Vec::new();
+    for (path, item) in doc
+        .get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        for (method, op) in item.as_object().into_iter().flatten() {
+            for (media, _) in op
+                .pointer("/requestBody/content")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                pending.push(format!(
+                    "/paths/{}/{}/requestBody/content/{}/schema",
+                    escape_pointer(path),
+                    escape_pointer(method),
+                    escape_pointer(media)
+                ));
+            }
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut n = 0;
+    while let Some(pointer) = pending.pop() {
+        if !seen.insert(pointer.clone()) {
+            continue;
+        }
+        let Some(schema) = doc.pointer_mut(&pointer) else {
+            continue;
+        };
+        n += drop_property_defaults(schema, &mut pending);
+    }
+    n
+}
+
+/// [`request_defaults_to_optional`] on one schema tree; pushes the pointers of
+/// the components it references.
+fn drop_property_defaults(schema: &mut Value, refs: &mut Vec<String>) -> usize {
+    let Value::Object(map) = schema else { return 0 };
+    let mut n = 0;
+    if let Some(Value::String(r)) = map.get("$ref") {
+        if let Some(name) = r.strip_prefix("#/components/schemas/") {
+            refs.push(format!("/components/schemas/{name}"));
+        }
+    }
+    let required: Vec<String> = map
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    if let Some(Value::Object(props)) = map.get_mut("properties") {
+        for (name, prop) in props.iter_mut() {
+            if let (false, Value::Object(p)) = (required.contains(name), &mut *prop) {
+                if let Some(default) = p.remove("default") {
+                    let note = format!("Default: `{default}`.");
+                    let text = match p.get("description").and_then(Value::as_str) {
+                        Some(d) if !d.is_empty() => format!("{d}\n\n{note}"),
+                        _ => note,
+                    };
+                    p.insert("description".into(), Value::String(text));
+                    n += 1;
+                }
+            }
+            n += drop_property_defaults(prop, refs);
+        }
+    }
+    for key in ["items", "additionalProperties", "not"] {
+        if let Some(child) = map.get_mut(key) {
+            n += drop_property_defaults(child, refs);
+        }
+    }
+    for key in ["anyOf", "oneOf", "allOf", "prefixItems"] {
+        if let Some(Value::Array(variants)) = map.get_mut(key) {
+            for variant in variants {
+                n += drop_property_defaults(variant, refs);
+            }
+        }
+    }
+    n
+}
+
 /// Removes `title` from every schema that is not a named component.
 pub fn strip_nested_titles(doc: &mut Value) -> usize {
     let mut n = 0;
@@ -263,6 +382,257 @@ pub fn strip_nested_titles(doc: &mut Value) -> usize {
         }
     });
     n
+}
+
+/// THE reviewed table of names: JSON pointer into the published spec (3.1
+/// form, before any other rewrite changes its shape) -> the name the
+/// generated type or union variant gets. A pointer to a component schema
+/// renames the component (and every `$ref` to it); any other pointer sets the
+/// schema's `title`, which typify uses as the type's name or, for a member of
+/// a union, as the variant's name. Pointers a spec lacks are skipped, so one
+/// table serves every spec version.
+pub const TYPE_NAMES: &[(&str, &str)] = &[
+    // Python module paths in component keys.
+    ("/components/schemas/config__v3__AsyncConfig", "AsyncConfig"),
+    (
+        "/components/schemas/config__v3__AsyncSplitConfig",
+        "AsyncSplitConfig",
+    ),
+    (
+        "/components/schemas/config__internal__AsyncConfig",
+        "InternalAsyncConfig",
+    ),
+    (
+        "/components/schemas/config__v2__AsyncSplitConfig",
+        "V2AsyncSplitConfig",
+    ),
+    ("/components/schemas/Body_upload_upload_post", "UploadForm"),
+    // Inline request and response bodies, otherwise named after the operation id.
+    (
+        "/paths/~1parse/post/requestBody/content/application~1json/schema",
+        "ParseRequest",
+    ),
+    (
+        "/paths/~1parse/post/responses/200/content/application~1json/schema",
+        "ParseOutcome",
+    ),
+    (
+        "/paths/~1extract/post/requestBody/content/application~1json/schema",
+        "ExtractRequest",
+    ),
+    (
+        "/paths/~1extract/post/responses/200/content/application~1json/schema",
+        "ExtractOutcome",
+    ),
+    // Page ranges: one range (a `$ref`, so already `PageRange`), several
+    // ranges, page numbers, sheet names.
+    (
+        "/components/schemas/Settings/properties/page_range/anyOf/1",
+        "Ranges",
+    ),
+    (
+        "/components/schemas/Settings/properties/page_range/anyOf/2",
+        "Pages",
+    ),
+    (
+        "/components/schemas/Settings/properties/page_range/anyOf/3",
+        "SheetNames",
+    ),
+    (
+        "/components/schemas/ExtractSettings/properties/page_range/anyOf/1",
+        "Ranges",
+    ),
+    (
+        "/components/schemas/ExtractSettings/properties/page_range/anyOf/2",
+        "Pages",
+    ),
+    (
+        "/components/schemas/ExtractSettings/properties/page_range/anyOf/3",
+        "SheetNames",
+    ),
+    (
+        "/components/schemas/ClassifyConfig/properties/page_range/anyOf/1",
+        "Ranges",
+    ),
+    (
+        "/components/schemas/ClassifyConfig/properties/page_range/anyOf/2",
+        "Pages",
+    ),
+    // An extract result: one value in the user's schema, or a list of them.
+    (
+        "/components/schemas/V3ExtractResponse/properties/result/anyOf/0",
+        "Value",
+    ),
+    (
+        "/components/schemas/V3ExtractResponse/properties/result/anyOf/1",
+        "List",
+    ),
+    // Result kinds (`response_type`), otherwise `XResponseResponseType`.
+    (
+        "/components/schemas/ParseResponse/properties/response_type",
+        "ParseResponseKind",
+    ),
+    (
+        "/components/schemas/ExtractResponse/properties/response_type",
+        "ExtractResponseKind",
+    ),
+    (
+        "/components/schemas/V3ExtractResponse/properties/response_type",
+        "V3ExtractResponseKind",
+    ),
+    (
+        "/components/schemas/SplitResponse/properties/response_type",
+        "SplitResponseKind",
+    ),
+    (
+        "/components/schemas/EditResponse/properties/response_type",
+        "EditResponseKind",
+    ),
+    (
+        "/components/schemas/PipelineResponse/properties/response_type",
+        "PipelineResponseKind",
+    ),
+    (
+        "/components/schemas/ClassifyResponse/properties/response_type",
+        "ClassifyResponseKind",
+    ),
+    (
+        "/components/schemas/ChartResponse/properties/response_type",
+        "ChartResponseKind",
+    ),
+    // Other doubled words. A nullable union is hoisted into a component of
+    // this name (typify ignores a title there).
+    (
+        "/components/schemas/ParseUsage/properties/usage_breakdown",
+        "UsageBreakdown",
+    ),
+    (
+        "/components/schemas/CriteriaConfidence/properties/confidence",
+        "ConfidenceLevel",
+    ),
+    (
+        "/components/schemas/V3ExtractResponse/properties/confidence",
+        "ExtractConfidence",
+    ),
+];
+
+/// Applies [`TYPE_NAMES`].
+pub fn name_types(doc: &mut Value) -> usize {
+    name_types_from(doc, TYPE_NAMES)
+}
+
+/// [`name_types`] with any table (the unit tests use their own).
+pub fn name_types_from(doc: &mut Value, names: &[(&str, &str)]) -> usize {
+    let mut n = 0;
+    for (pointer, name) in names {
+        let component = pointer
+            .strip_prefix("/components/schemas/")
+            .filter(|key| !key.contains('/'));
+        if let Some(key) = component {
+            let key = key.replace("~1", "/").replace("~0", "~");
+            n += rename_component(doc, &key, name);
+            continue;
+        }
+        if hoist_nullable_union(doc, pointer, name) {
+            n += 1;
+            continue;
+        }
+        let hoisted = json!({ "$ref": format!("#/components/schemas/{}", escape_pointer(name)) });
+        if let Some(Value::Object(schema)) = doc.pointer_mut(pointer) {
+            let already_hoisted = ["anyOf", "oneOf"].iter().any(|k| {
+                schema
+                    .get(*k)
+                    .and_then(Value::as_array)
+                    .is_some_and(|m| m.contains(&hoisted))
+            });
+            if !already_hoisted && schema.get("title").and_then(Value::as_str) != Some(name) {
+                schema.insert("title".into(), Value::String((*name).to_owned()));
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+/// A union with a `null` member at `pointer` (typify ignores a title there)
+/// becomes the component `name` holding the other members, referenced as
+/// `anyOf [$ref, null]`. False if there is no such union or `name` is taken.
+fn hoist_nullable_union(doc: &mut Value, pointer: &str, name: &str) -> bool {
+    let taken = doc
+        .pointer(&format!("/components/schemas/{}", escape_pointer(name)))
+        .is_some();
+    let Some(Value::Object(schema)) = doc.pointer_mut(pointer) else {
+        return false;
+    };
+    let Some(key) = ["anyOf", "oneOf"].into_iter().find(|k| {
+        schema
+            .get(*k)
+            .and_then(Value::as_array)
+            .is_some_and(|members| members.len() > 2 && members.iter().any(is_null_schema))
+    }) else {
+        return false;
+    };
+    if taken {
+        return false;
+    }
+    let members: Vec<Value> = schema[key]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| !is_null_schema(m))
+        .cloned()
+        .collect();
+    schema.remove("title");
+    schema.insert(
+        key.into(),
+        json!([{ "$ref": format!("#/components/schemas/{}", escape_pointer(name)) },
+               { "type": "null" }]),
+    );
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        schemas.insert(name.into(), json!({ key: members, "title": name }));
+    }
+    true
+}
+
+/// Renames component schema `from` to `to` and every `$ref` to it; nothing
+/// if `from` is absent or `to` is taken.
+fn rename_component(doc: &mut Value, from: &str, to: &str) -> usize {
+    let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    else {
+        return 0;
+    };
+    if schemas.contains_key(to) {
+        return 0;
+    }
+    let Some(schema) = schemas.remove(from) else {
+        return 0;
+    };
+    schemas.insert(to.to_owned(), schema);
+    fn relink(v: &mut Value, old: &str, new: &str) {
+        match v {
+            Value::Object(map) => {
+                for (key, child) in map.iter_mut() {
+                    match child {
+                        Value::String(r) if key == "$ref" && r == old => *r = new.to_owned(),
+                        _ => relink(child, old, new),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|i| relink(i, old, new)),
+            _ => {}
+        }
+    }
+    relink(
+        doc,
+        &format!("#/components/schemas/{}", escape_pointer(from)),
+        &format!("#/components/schemas/{}", escape_pointer(to)),
+    );
+    1
 }
 
 /// `const: v` becomes `enum: [v]`.
@@ -571,6 +941,60 @@ pub fn dedent_descriptions(doc: &mut Value) -> usize {
     n
 }
 
+/// Opens every fenced code block of every `description` as ```` ```text ````
+/// (or `~~~text`), whatever its language tag; closing fences are kept.
+pub fn fence_code_as_text(doc: &mut Value) -> usize {
+    fn fence(text: &str) -> Option<String> {
+        let mut open: Option<char> = None;
+        let mut changed = false;
+        let lines: Vec<String> = text
+            .lines()
+            .map(|line| {
+                let trimmed = line.trim_start();
+                let marker = ['`', '~']
+                    .into_iter()
+                    .find(|c| trimmed.starts_with(&c.to_string().repeat(3)));
+                match (marker, open) {
+                    (Some(c), None) => {
+                        open = Some(c);
+                        let opener = format!("{}text", c.to_string().repeat(3));
+                        changed |= trimmed != opener;
+                        opener
+                    }
+                    (Some(c), Some(o)) if c == o => {
+                        open = None;
+                        line.to_owned()
+                    }
+                    _ => line.to_owned(),
+                }
+            })
+            .collect();
+        changed.then(|| lines.join("\n"))
+    }
+    fn walk(v: &mut Value, n: &mut usize) {
+        match v {
+            Value::Object(map) => {
+                for (key, child) in map.iter_mut() {
+                    match (key.as_str(), child) {
+                        ("description", Value::String(text)) => {
+                            if let Some(fenced) = fence(text) {
+                                *text = fenced;
+                                *n += 1;
+                            }
+                        }
+                        (_, child) => walk(child, n),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|i| walk(i, n)),
+            _ => {}
+        }
+    }
+    let mut n = 0;
+    walk(doc, &mut n);
+    n
+}
+
 /// Sets `openapi: 3.0.3`.
 pub fn openapi_version_3_0_3(doc: &mut Value) -> usize {
     match doc.get("openapi").and_then(Value::as_str) {
@@ -654,6 +1078,46 @@ mod tests {
     }
 
     #[test]
+    fn request_defaults_become_optional_and_response_defaults_stay() {
+        let mut doc = json!({
+            "paths": { "/parse": { "post": {
+                "requestBody": { "content": { "application/json": { "schema": {
+                    "anyOf": [{ "$ref": "#/components/schemas/Config" }] } } } },
+                "responses": { "200": { "content": { "application/json": { "schema": {
+                    "$ref": "#/components/schemas/Out" } } } } } } } },
+            "components": { "schemas": {
+                "Config": { "required": ["input"], "properties": {
+                    "input": { "type": "string", "default": "x" },
+                    "settings": { "$ref": "#/components/schemas/Settings" },
+                    "list": { "type": "array", "items": { "properties": {
+                        "deep": { "type": "integer", "default": 3 } } } } } },
+                "Settings": { "properties": {
+                    "ocr": { "type": "string", "enum": ["a", "b"], "default": "a",
+                             "description": "The OCR." },
+                    "back": { "$ref": "#/components/schemas/Config" } } },
+                "Out": { "properties": { "flag": { "type": "boolean", "default": false } } },
+            }},
+        });
+        assert_eq!(request_defaults_to_optional(&mut doc), 2);
+        let schemas = &doc["components"]["schemas"];
+        assert_eq!(
+            schemas["Settings"]["properties"]["ocr"],
+            json!({ "type": "string", "enum": ["a", "b"],
+                    "description": "The OCR.\n\nDefault: `\"a\"`." })
+        );
+        assert_eq!(
+            schemas["Config"]["properties"]["list"]["items"]["properties"]["deep"],
+            json!({ "type": "integer", "description": "Default: `3`." })
+        );
+        // Required: must be sent anyway, its default is kept.
+        assert_eq!(schemas["Config"]["properties"]["input"]["default"], "x");
+        // Responses keep theirs (a missing field decodes to the default).
+        assert_eq!(schemas["Out"]["properties"]["flag"]["default"], false);
+        // Idempotent.
+        assert_eq!(request_defaults_to_optional(&mut doc), 0);
+    }
+
+    #[test]
     fn nested_titles_go_component_titles_stay() {
         let mut doc = component(json!({
             "title": "S",
@@ -671,6 +1135,54 @@ mod tests {
         assert!(doc["paths"]["/x"]["get"]["parameters"][0]["schema"]
             .get("title")
             .is_none());
+    }
+
+    #[test]
+    fn names_become_titles_and_components_are_renamed_with_their_refs() {
+        let mut doc = json!({ "paths": {}, "components": { "schemas": {
+            "config__v3__AsyncConfig": { "type": "object" },
+            "Job": { "properties": {
+                "async": { "$ref": "#/components/schemas/config__v3__AsyncConfig" },
+                "range": { "anyOf": [{ "type": "integer" }, { "type": "string" }] } } },
+        }}});
+        let table = [
+            ("/components/schemas/config__v3__AsyncConfig", "AsyncConfig"),
+            ("/components/schemas/Job/properties/range/anyOf/1", "Name"),
+            ("/components/schemas/Gone/properties/x", "Skipped"),
+        ];
+        assert_eq!(name_types_from(&mut doc, &table), 2);
+        let schemas = &doc["components"]["schemas"];
+        assert!(schemas.get("config__v3__AsyncConfig").is_none());
+        assert_eq!(schemas["AsyncConfig"], json!({ "type": "object" }));
+        assert_eq!(
+            schemas["Job"]["properties"]["async"]["$ref"],
+            "#/components/schemas/AsyncConfig"
+        );
+        assert_eq!(
+            schemas["Job"]["properties"]["range"]["anyOf"][1]["title"],
+            "Name"
+        );
+        assert_eq!(name_types_from(&mut doc, &table), 0, "idempotent");
+    }
+
+    #[test]
+    fn a_named_nullable_union_becomes_a_component() {
+        let mut doc = component(json!({ "properties": { "u": { "title": "U", "anyOf": [
+            { "$ref": "#/components/schemas/A" }, { "$ref": "#/components/schemas/B" },
+            { "type": "null" } ], "description": "d" } } }));
+        let table = [("/components/schemas/S/properties/u", "Either")];
+        assert_eq!(name_types_from(&mut doc, &table), 1);
+        assert_eq!(
+            s(&doc)["properties"]["u"],
+            json!({ "anyOf": [{ "$ref": "#/components/schemas/Either" }, { "type": "null" }],
+                    "description": "d" })
+        );
+        assert_eq!(
+            doc["components"]["schemas"]["Either"],
+            json!({ "anyOf": [{ "$ref": "#/components/schemas/A" },
+                              { "$ref": "#/components/schemas/B" }], "title": "Either" })
+        );
+        assert_eq!(name_types_from(&mut doc, &table), 0, "idempotent");
     }
 
     #[test]
@@ -869,6 +1381,52 @@ mod tests {
         assert_eq!(dedent_descriptions(&mut doc), 2);
         assert_eq!(s(&doc)["description"], "List:\n1. one\n2. two");
         assert_eq!(doc["paths"]["/x"]["get"]["description"], "a\nb");
+    }
+
+    #[test]
+    fn every_code_fence_opens_as_text() {
+        let mut doc = component(json!({
+            "description": "Use it:\n```\nlet x = 1;\n```\nor\n```python\nprint(1)\n```\nend",
+            "properties": { "p": { "description": "~~~json\n{}\n~~~" },
+                            "q": { "description": "no code, `inline` only" } },
+        }));
+        doc["paths"] = json!({ "/x": { "get": { "description": "```rust\nfn main() {}\n```" } } });
+        assert_eq!(fence_code_as_text(&mut doc), 3);
+        assert_eq!(
+            s(&doc)["description"],
+            "Use it:\n```text\nlet x = 1;\n```\nor\n```text\nprint(1)\n```\nend"
+        );
+        assert_eq!(
+            s(&doc)["properties"]["p"]["description"],
+            "~~~text\n{}\n~~~"
+        );
+        assert_eq!(
+            doc["paths"]["/x"]["get"]["description"],
+            "```text\nfn main() {}\n```"
+        );
+        assert_eq!(fence_code_as_text(&mut doc), 0, "idempotent");
+    }
+
+    /// Descriptions full of examples end up as doc comments with no block
+    /// rustdoc would compile: indented lines are dedented, fences are text.
+    #[test]
+    fn no_description_can_become_a_doctest() {
+        let mut doc = component(json!({
+            "description": "Example:\n\n    client.parse()\n\n```\nassert!(false);\n```" }));
+        normalize(&mut doc);
+        let text = s(&doc)["description"].as_str().unwrap();
+        let mut in_block = false;
+        for line in text.lines() {
+            if line.starts_with("```") {
+                assert!(in_block || line == "```text", "{line:?} opens a doctest");
+                in_block = !in_block;
+            } else {
+                assert!(
+                    in_block || !line.starts_with("    "),
+                    "{line:?} is indented code"
+                );
+            }
+        }
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub struct Inner;
 /// `reducto` crate's own for its generated module (`src/generated.rs`), so a
 /// warning the evolved spec would cause there is a warning here.
 #[allow(
+    dead_code,
     missing_docs,
     private_interfaces,
     unused_imports,

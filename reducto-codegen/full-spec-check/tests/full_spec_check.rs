@@ -90,6 +90,8 @@ fn every_rewrite_ran_and_did_its_work_on_the_whole_spec() {
         // The first integer `const` is v1.12.20's ChartUsage.num_charts.
         "numeric_enums_to_plain_numbers",
         "dedent_descriptions_inside_description_properties",
+        // No published spec has a code fence in a description yet.
+        "fence_code_as_text",
     ];
     for (name, places) in report::REWRITES {
         if !FOR_NEWER_SPECS.contains(name) {
@@ -128,23 +130,32 @@ fn every_rewrite_ran_and_did_its_work_on_the_whole_spec() {
 
 #[test]
 fn open_enums_found_every_location_and_value() {
-    assert!(
-        report::MISSING_OPEN_ENUM_LOCATIONS.is_empty(),
+    // ErrorCode (the failed job's `error.name`) is new in v1.12.20.
+    assert_eq!(
+        report::MISSING_OPEN_ENUM_LOCATIONS,
+        ["ErrorCode"],
         "{:?}",
         report::MISSING_OPEN_ENUM_LOCATIONS
     );
     let values = |name: &str| -> Vec<&str> {
-        report::OPEN_ENUM_VALUES
+        let mut listed = report::OPEN_ENUM_VALUES
             .iter()
             .find(|(n, _)| *n == name)
             .unwrap()
             .1
-            .to_vec()
+            .to_vec();
+        listed.sort_unstable();
+        listed
     };
     // Each open enum holds the values the spec lists at its locations.
     let doc = spec();
-    for (name, locations) in reducto_codegen::REDUCTO_OPEN_ENUMS {
-        let mut documented: Vec<&str> = locations
+    for entry in reducto_codegen::REDUCTO_OPEN_ENUMS {
+        let name = entry.name;
+        if report::MISSING_OPEN_ENUM_LOCATIONS.contains(&name) {
+            continue; // Not in this older spec (checked above).
+        }
+        let mut documented: Vec<&str> = entry
+            .locations
             .iter()
             .flat_map(|(schema, property)| {
                 let prop = &doc["components"]["schemas"][schema]["properties"][property];
