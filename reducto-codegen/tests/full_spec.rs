@@ -304,7 +304,7 @@ fn no_optional_field_is_flattened() {
 }
 
 #[test]
-fn status_and_type_fields_use_the_handwritten_open_enums() {
+fn status_and_type_fields_use_the_open_enums() {
     for spec in [FULL_SPEC, CRATE_SPEC] {
         let code = Code::generate(spec, &crate_config());
         for structure in ["AsyncJobResponse", "EnhancedAsyncJobResponse", "SingleJob"] {
