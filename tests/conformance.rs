@@ -463,8 +463,9 @@ fn every_option(page_range: Value) -> Value {
         "enhance": {
             "agentic": [
                 {"scope": "table", "prompt": "Keep the units"},
+                // v1.12.20 dropped FigureAgentic.return_overlays.
                 {"scope": "figure", "prompt": "Describe the axes",
-                 "advanced_chart_agent": true, "return_overlays": true},
+                 "advanced_chart_agent": true},
                 {"scope": "text", "prompt": "Fix OCR errors"}
             ],
             "summarize_figures": false,

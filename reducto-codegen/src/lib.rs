@@ -48,8 +48,9 @@ pub enum Error {
 /// A string enum that a newer API may extend (a job status, a block type).
 ///
 /// Each listed property is pointed at one named schema, which the generator
-/// then replaces with the handwritten Rust type `rust_type`: that type keeps
-/// values it does not know as a string instead of failing to decode.
+/// then replaces with the Rust type `rust_type` (for the `reducto` crate, the
+/// enum [`open_enum::source`] generates from the same values): that type
+/// keeps values it does not know as a string instead of failing to decode.
 #[derive(Debug, Clone)]
 pub struct OpenEnum {
     /// Name of the schema the properties are hoisted into (`JobStatus`).

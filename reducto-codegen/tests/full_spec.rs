@@ -414,7 +414,7 @@ fn wire_values(e: &syn::ItemEnum) -> BTreeSet<String> {
 }
 
 #[test]
-fn status_and_type_fields_use_the_handwritten_open_enums() {
+fn status_and_type_fields_use_the_open_enums() {
     for spec in [FULL_SPEC, CRATE_SPEC] {
         let code = Code::generate(spec, &crate_config());
         for structure in ["AsyncJobResponse", "EnhancedAsyncJobResponse", "SingleJob"] {
@@ -747,5 +747,104 @@ fn no_machine_made_names_in_the_generated_types() {
     assert!(
         offenders.is_empty(),
         "machine-made names: give them names in rewrite::TYPE_NAMES: {offenders:?}"
+    );
+}
+
+/// A value the spec adds becomes a variant at the next build, with nothing
+/// edited by hand: the open enums are generated from the spec's values.
+#[test]
+fn a_new_enum_value_becomes_a_variant_of_the_generated_open_enum() {
+    let code = Code::generate(&newer_spec(), &crate_config());
+    let source = reducto_codegen::open_enum::source_file(
+        &code.generated.open_enums,
+        reducto_codegen::REDUCTO_OPEN_ENUMS,
+        "reducto::types",
+    )
+    .unwrap();
+    let file = syn::parse_file(&source).unwrap();
+    let variants = |name: &str| -> Vec<String> {
+        file.items
+            .iter()
+            .find_map(|item| match item {
+                syn::Item::Enum(e) if e.ident == name => {
+                    Some(e.variants.iter().map(|v| v.ident.to_string()).collect())
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no open enum {name}"))
+    };
+    assert!(variants("JobStatus").contains(&"Archived".to_owned()));
+    assert!(variants("JobType").contains(&"Translate".to_owned()));
+    // Known values keep their variants and the catch-all stays last.
+    assert!(variants("BlockType").contains(&"SectionHeader".to_owned()));
+    assert_eq!(
+        variants("JobStatus").last().map(String::as_str),
+        Some("Other")
+    );
+}
+
+/// The rule of `reducto::types::from_required`: `src/` never writes a
+/// complete struct literal of a generated type (a spec adding an optional
+/// field would break it). Every `Type {` of a generated struct in `src/` is
+/// either a pattern or ends in `..Default::default()` / `..`.
+#[test]
+fn the_handwritten_layer_has_no_complete_literal_of_a_generated_struct() {
+    let code = Code::generate(CRATE_SPEC, &crate_config());
+    let structs: Vec<String> = code
+        .types()
+        .iter()
+        .filter_map(|item| match item {
+            syn::Item::Struct(s) => Some(s.ident.to_string()),
+            _ => None,
+        })
+        .collect();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../src");
+    let mut literals = Vec::new();
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for name in &structs {
+            let needle = format!("{name} {{");
+            for (at, _) in text.match_indices(&needle) {
+                let before = text[..at].chars().last();
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                    continue; // part of a longer name
+                }
+                let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+                let line = &text[line_start..at];
+                if ["struct ", "enum ", "impl", "fn ", "//"]
+                    .iter()
+                    .any(|k| line.contains(k))
+                {
+                    continue;
+                }
+                // The braces' contents.
+                let open = at + needle.len();
+                let mut depth = 1;
+                let mut end = open;
+                for (i, c) in text[open..].char_indices() {
+                    match c {
+                        '{' => depth += 1,
+                        '}' => depth -= 1,
+                        _ => {}
+                    }
+                    if depth == 0 {
+                        end = open + i;
+                        break;
+                    }
+                }
+                if !text[open..end].contains("..") {
+                    let line_no = text[..at].lines().count();
+                    literals.push(format!("{}:{line_no}: {name}", path.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        literals.is_empty(),
+        "complete literals of generated structs: {literals:?}"
     );
 }
