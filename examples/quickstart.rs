@@ -94,7 +94,13 @@ async fn main() -> Result<(), Error> {
     let doomed = client.parse().run_job(&upload).await?.job_id;
     client.job().cancel(&doomed).await?;
     let cancelled = client.job().get(&doomed).await?;
-    println!("\nCancelled job {doomed}: now {}", cancelled.status);
+    // GET /job documents no Cancelled: a cancelled job is Failed, with the
+    // cancel as its reason (GET /jobs lists it as Cancelled).
+    println!(
+        "\nCancelled job {doomed}: now {} ({})",
+        cancelled.status,
+        cancelled.reason.as_deref().unwrap_or("no reason given")
+    );
 
     // One page, as get_all(limit=2, exclude_configs=True) ...
     let page = client

@@ -284,7 +284,9 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Connection(e) | Error::Timeout(e) => Some(e),
-            Error::Decode(e) => Some(&**e),
+            // Error::Decode displays the DecodeError itself: its source is
+            // the next level.
+            Error::Decode(e) => Some(&e.source),
             Error::File { source, .. } => Some(source),
             _ => None,
         }

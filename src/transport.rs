@@ -175,9 +175,19 @@ impl CallContext {
             let started = Instant::now();
             let url = request.url().clone();
             let attempt = async {
-                let response = self.shared.http.execute(request).await?;
+                let response = self
+                    .shared
+                    .http
+                    .execute(request)
+                    .await
+                    .map_err(Failure::Send)?;
                 tracing::Span::current().record("status", response.status().as_u16());
-                read_whole(response, limit).await
+                // reqwest reports a body that breaks off as a decode error
+                // without the URL: give it the URL back, and retry it as
+                // the connection failure it is.
+                read_whole(response, limit)
+                    .await
+                    .map_err(|e| Failure::Body(e.with_url(url.clone())))
             }
             .instrument(span.clone())
             .await;
@@ -191,12 +201,16 @@ impl CallContext {
                         .then(|| Some(response.headers.clone()))
                 }
                 Ok(Read::TooLarge { .. }) => None,
-                Err(error) => {
+                Err(failure) => {
                     // The causes, not reqwest's message: that names the URL,
                     // which for a presigned result URL carries a signature.
-                    let cause = causes(error);
+                    let cause = causes(failure.error());
                     span.in_scope(|| tracing::debug!(error = %cause, "request failed"));
-                    should_retry_transport(error).then_some(None)
+                    let retryable = match failure {
+                        Failure::Send(error) => should_retry_transport(error),
+                        Failure::Body(_) => true,
+                    };
+                    retryable.then_some(None)
                 }
             };
             let wanted = retry_after_headers.filter(|_| retry < policy.retries());
@@ -245,7 +259,7 @@ impl CallContext {
     /// (and keeping its URL, without the query for presigned URLs).
     fn finish<E>(
         &self,
-        attempt: reqwest::Result<Read>,
+        attempt: Result<Read, Failure>,
         mut url: reqwest::Url,
     ) -> Result<reqwest::Response, SendError<E>> {
         if !self.authenticate {
@@ -253,8 +267,15 @@ impl CallContext {
         }
         let read = match attempt {
             Ok(read) => read,
-            Err(e) if !self.authenticate => return Err(SendError::Transport(e.without_url())),
-            Err(e) => return Err(SendError::Transport(e)),
+            Err(failure) => {
+                let e = failure.into_error();
+                let e = if self.authenticate {
+                    e
+                } else {
+                    e.without_url()
+                };
+                return Err(SendError::Transport(e));
+            }
         };
         let (head, body) = match read {
             Read::Whole(whole) => {
@@ -372,6 +393,28 @@ impl fmt::Display for BodyTooLarge {
 }
 
 impl std::error::Error for BodyTooLarge {}
+
+/// Why an attempt produced no response.
+pub(crate) enum Failure {
+    /// Sending, or waiting for the response head, failed.
+    Send(reqwest::Error),
+    /// The body broke off while it arrived.
+    Body(reqwest::Error),
+}
+
+impl Failure {
+    fn error(&self) -> &reqwest::Error {
+        match self {
+            Failure::Send(e) | Failure::Body(e) => e,
+        }
+    }
+
+    fn into_error(self) -> reqwest::Error {
+        match self {
+            Failure::Send(e) | Failure::Body(e) => e,
+        }
+    }
+}
 
 /// A response read whole, or refused for its size.
 pub(crate) enum Read {

@@ -601,8 +601,10 @@ impl ParseRunJob {
         self.wait_with(PollPolicy::default()).await
     }
 
-    /// Starts the job and waits for it on this schedule.
+    /// Starts the job and waits for it on this schedule. A policy that
+    /// cannot be right is refused before the job is submitted.
     pub async fn wait_with(self, policy: PollPolicy) -> Result<Job> {
+        policy.validate()?;
         let client = self.client().clone();
         let job_id = self.send().await?.job_id;
         client.job().wait(job_id).poll_policy(policy).send().await

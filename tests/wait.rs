@@ -745,6 +745,15 @@ async fn poll_policies_that_cannot_be_right_are_refused_before_any_request() {
         );
     }
     assert_eq!(polls(&server), 0);
+    // Submit-and-wait refuses the policy before submitting anything.
+    let error = client
+        .parse()
+        .run_job("https://example.com/report.pdf")
+        .wait_with(PollPolicy::default().multiplier(f64::NAN))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::InvalidArgument { .. }), "{error:?}");
+    assert!(requests_to(&server, "POST", "/parse_async").is_empty());
 }
 
 #[tokio::test(start_paused = true)]
