@@ -220,6 +220,18 @@ async fn extract_refuses_bad_bodies() {
         assert_eq!(status, 422, "{body} -> {answer}");
         assert_eq!(answer["detail"][0]["loc"], loc, "{answer}");
     }
+    // queue_priority belongs to AsyncExtractConfig only; elsewhere it is
+    // an extra field, ignored as pydantic does.
+    let bad_priority = json!({ "input": "https://e.com/a.pdf", "queue_priority": "urgent" });
+    let (status, answer) = post(&s, "/extract_async", &bad_priority).await;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(
+        answer["detail"][0]["loc"],
+        json!(["body", "queue_priority"])
+    );
+    let mut classify = bad_priority.clone();
+    classify["classification_schema"] = json!([{ "category": "a", "criteria": [] }]);
+    assert_eq!(post(&s, "/classify_async", &classify).await.0, 200);
     let (status, _) = post(&s, "/extract", &json!({ "input": "reducto://nope.md" })).await;
     assert_eq!(status, 404);
     let failing = upload_text(&s, "bad.md", FAIL_MARKER).await;

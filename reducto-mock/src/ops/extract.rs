@@ -66,6 +66,7 @@ struct Citations {
 
 impl Op for Extract {
     const JOB_TYPE: &'static str = "Extract";
+    const ASYNC_OPTIONS: &'static [&'static str] = &["async", "queue_priority"];
     type Config = Config;
 
     fn config(body: &mut Body) -> Config {
