@@ -304,6 +304,18 @@ pub(crate) fn url_result(base_url: &str, result_id: &str) -> Value {
     })
 }
 
+/// The blocks of a Markdown document (for other modules' tests).
+#[cfg(test)]
+pub(crate) fn markdown_blocks(text: &str) -> Vec<Block> {
+    let doc = Source::File {
+        file_id: "reducto://test.md".into(),
+        filename: None,
+        ext: Some("md".into()),
+        bytes: Bytes::from(text.to_owned()),
+    };
+    parse(&[doc], 1000, None).expect("parses").blocks
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -56,6 +56,13 @@ async fn job(s: &Server, id: &str) -> (u16, Value) {
     get(&client(), &format!("{}/job/{id}", s.url())).await
 }
 
+/// The body of a URL the mock serves without auth (a stored document).
+async fn fetch_text(url: &str) -> String {
+    let response = client().get(url).send().await.expect("send");
+    assert_eq!(response.status(), 200, "{url}");
+    response.text().await.expect("text")
+}
+
 async fn upload_text(s: &Server, name: &str, text: &str) -> String {
     upload(&client(), &s.url(), name, text.as_bytes().to_vec()).await
 }
@@ -213,6 +220,18 @@ async fn extract_refuses_bad_bodies() {
         assert_eq!(status, 422, "{body} -> {answer}");
         assert_eq!(answer["detail"][0]["loc"], loc, "{answer}");
     }
+    // queue_priority belongs to AsyncExtractConfig only; elsewhere it is
+    // an extra field, ignored as pydantic does.
+    let bad_priority = json!({ "input": "https://e.com/a.pdf", "queue_priority": "urgent" });
+    let (status, answer) = post(&s, "/extract_async", &bad_priority).await;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(
+        answer["detail"][0]["loc"],
+        json!(["body", "queue_priority"])
+    );
+    let mut classify = bad_priority.clone();
+    classify["classification_schema"] = json!([{ "category": "a", "criteria": [] }]);
+    assert_eq!(post(&s, "/classify_async", &classify).await.0, 200);
     let (status, _) = post(&s, "/extract", &json!({ "input": "reducto://nope.md" })).await;
     assert_eq!(status, 404);
     let failing = upload_text(&s, "bad.md", FAIL_MARKER).await;
@@ -370,14 +389,7 @@ async fn edit_serves_the_edited_document() {
     assert_eq!(body["response_type"], "edit");
     let url = body["document_url"].as_str().expect("url");
     // No auth needed, like a presigned URL.
-    let edited = client()
-        .get(url)
-        .send()
-        .await
-        .expect("send")
-        .text()
-        .await
-        .expect("text");
+    let edited = fetch_text(url).await;
     assert_eq!(
         edited,
         "# Application\n\nName: Ada Lovelace\nStatus: draft\n"
@@ -392,14 +404,7 @@ async fn edit_serves_the_edited_document() {
     let (_, done) = job(&s, submitted["job_id"].as_str().expect("id")).await;
     assert_eq!(done["type"], "Edit");
     let url = done["result"]["document_url"].as_str().expect("url");
-    let edited = client()
-        .get(url)
-        .send()
-        .await
-        .expect("send")
-        .text()
-        .await
-        .expect("text");
+    let edited = fetch_text(url).await;
     assert!(edited.ends_with("Status: final\n"), "{edited}");
 
     for bad in [
@@ -605,13 +610,6 @@ async fn seeded_completed_jobs_serve_a_result_of_their_kind() {
     // The seeded edit's document is served.
     let (_, edit) = job(&s, &ids[3]).await;
     let url = edit["result"]["document_url"].as_str().expect("url");
-    let text = client()
-        .get(url)
-        .send()
-        .await
-        .expect("send")
-        .text()
-        .await
-        .expect("text");
+    let text = fetch_text(url).await;
     assert!(text.contains(&ids[3]), "{text}");
 }

@@ -40,6 +40,8 @@ impl Op for Edit {
     const JOB_TYPE: &'static str = "Edit";
     const INPUT: &'static str = "document_url";
     const LIST_INPUT: bool = false;
+    // AsyncEditConfig takes `webhook` itself (checked in `config`).
+    const ASYNC_OPTIONS: &'static [&'static str] = &[];
     type Config = Config;
 
     fn config(body: &mut Body) -> Config {

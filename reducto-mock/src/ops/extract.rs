@@ -66,6 +66,7 @@ struct Citations {
 
 impl Op for Extract {
     const JOB_TYPE: &'static str = "Extract";
+    const ASYNC_OPTIONS: &'static [&'static str] = &["async", "queue_priority"];
     type Config = Config;
 
     fn config(body: &mut Body) -> Config {
@@ -673,21 +674,6 @@ pub(crate) fn blocks_on(parsed: &Parsed, pages: &[u64]) -> Vec<Block> {
 mod tests {
     use super::*;
 
-    fn blocks(text: &str) -> Vec<Block> {
-        crate::results::parse(
-            &[crate::results::Source::File {
-                file_id: "reducto://x.md".into(),
-                filename: None,
-                ext: Some("md".into()),
-                bytes: bytes::Bytes::from(text.to_owned()),
-            }],
-            1000,
-            None,
-        )
-        .expect("parses")
-        .blocks
-    }
-
     fn run(schema: Value, citations: bool, text: &str) -> Extracted {
         let config = Config {
             schema,
@@ -698,7 +684,7 @@ mod tests {
             deep_extract: false,
             force_url: false,
         };
-        extract(&config, &blocks(text))
+        extract(&config, &crate::results::markdown_blocks(text))
     }
 
     const INVOICE: &str = "# Invoice\n\nInvoice number: INV-7\nTotal: $1,523.50\nCurrency: paid in eur\nPaid: yes\n\n## Lines\n\n- Description: Widget; Quantity: 2; Amount: 5.00\n- Description: Gadget; Quantity: 1; Amount: 2.50\n";

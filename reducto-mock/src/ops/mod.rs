@@ -349,6 +349,9 @@ pub(crate) trait Op: 'static {
     const INPUT: &'static str = "input";
     /// Whether that field may be a list of documents.
     const LIST_INPUT: bool = true;
+    /// Which of the async options `async` (an object) and
+    /// `queue_priority` its async body has.
+    const ASYNC_OPTIONS: &'static [&'static str] = &["async"];
     /// The operation's validated options.
     type Config: Send + 'static;
 
@@ -440,8 +443,14 @@ async fn run_op<O: Op>(
         Mode::SyncUnlessAsync => body.get(&["async"]).is_some(),
     };
     // Async options: only their shape matters to the mock.
-    body.object(&["async"]);
-    body.choice(&["queue_priority"], &["auto", "batch"], "auto");
+    if is_async {
+        if O::ASYNC_OPTIONS.contains(&"async") {
+            body.object(&["async"]);
+        }
+        if O::ASYNC_OPTIONS.contains(&"queue_priority") {
+            body.choice(&["queue_priority"], &["auto", "batch"], "auto");
+        }
+    }
     let config = O::config(&mut body);
     let source = body.get(&[O::INPUT]).cloned().unwrap_or(Value::Null);
     if let Err(errors) = body.finish() {

@@ -161,21 +161,7 @@ mod tests {
 
     #[test]
     fn labelled_pairs() {
-        let block = |content: &str| {
-            crate::results::parse(
-                &[crate::results::Source::File {
-                    file_id: "reducto://x.md".into(),
-                    filename: None,
-                    ext: Some("md".into()),
-                    bytes: bytes::Bytes::from(content.to_owned()),
-                }],
-                1000,
-                None,
-            )
-            .expect("parses")
-            .blocks
-        };
-        let blocks = block(
+        let blocks = crate::results::markdown_blocks(
             "Invoice number: INV-7\nSee https://e.com\n\n- Item: A; Qty: 2\n- Item: B | Qty: 3",
         );
         let f = fields(&blocks);
