@@ -1,8 +1,15 @@
 //! The price of generating the bindings at build time: a clean build of the
-//! crate against a clean build of a crate with the same runtime dependencies
-//! and no build.rs, then the rebuild after a change to openapi.yaml.
+//! crate against clean builds of
+//! - the same crate without build.rs: its sources and the code the build
+//!   script generated (copied from the crate's own build), no build
+//!   dependencies; the difference is what generating at build time costs;
+//! - an empty crate with the same runtime dependencies (the dependencies'
+//!   own share);
 //!
-//! `cargo bench --bench build_cost` (takes a few minutes: two clean builds)
+//! then the rebuild after a change to openapi.yaml.
+//!
+//! `cargo bench --bench build_cost` (takes several minutes: three clean
+//! builds)
 
 use std::{
     path::{Path, PathBuf},
@@ -10,7 +17,37 @@ use std::{
     time::{Duration, Instant},
 };
 
-fn cargo_build(manifest: &Path, target_dir: &Path, package: &str) -> Duration {
+/// Wall time and CPU time (user + system, of every process the build ran).
+#[derive(Clone, Copy)]
+struct Cost {
+    wall: Duration,
+    cpu: Duration,
+}
+
+/// CPU time used so far by the children this process has waited for
+/// (cargo, and through it every rustc and build script).
+#[cfg(unix)]
+fn children_cpu() -> Duration {
+    // SAFETY: getrusage only writes the struct it is given.
+    let usage = unsafe {
+        let mut usage = std::mem::zeroed::<libc::rusage>();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage
+    };
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+/// Not measured off Unix (the CPU columns then read 0).
+#[cfg(not(unix))]
+fn children_cpu() -> Duration {
+    Duration::ZERO
+}
+
+fn cargo_build(manifest: &Path, target_dir: &Path, package: &str) -> Cost {
+    let cpu_before = children_cpu();
     let started = Instant::now();
     let status = Command::new(env!("CARGO"))
         .args([
@@ -27,15 +64,46 @@ fn cargo_build(manifest: &Path, target_dir: &Path, package: &str) -> Duration {
         .status()
         .expect("cargo runs");
     assert!(status.success(), "building {package} failed");
-    started.elapsed()
+    Cost {
+        wall: started.elapsed(),
+        cpu: children_cpu() - cpu_before,
+    }
 }
 
-/// The `[dependencies]` table of the crate's manifest, verbatim.
-fn runtime_dependencies(manifest: &str) -> String {
-    let start = manifest.find("\n[dependencies]").expect("[dependencies]");
+/// A table of the crate's manifest (`[dependencies]`), verbatim.
+fn table(manifest: &str, header: &str) -> String {
+    let start = manifest
+        .find(&format!("\n{header}"))
+        .unwrap_or_else(|| panic!("{header}"));
     let rest = &manifest[start + 1..];
     let end = rest[1..].find("\n[").map_or(rest.len(), |i| i + 1);
     rest[..end].to_owned()
+}
+
+/// Copies the `.rs` files under `from` to `to`, with the build script's
+/// `OUT_DIR` replaced by `out` (where its output was copied).
+fn copy_sources(from: &Path, to: &Path, out: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_sources(&path, &target, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let out = format!("{:?}", out.display().to_string());
+            std::fs::write(target, text.replace("env!(\"OUT_DIR\")", &out)).unwrap();
+        }
+    }
+}
+
+/// The `out` directory of the crate's build script run under `target`.
+fn build_script_out(target: &Path) -> PathBuf {
+    std::fs::read_dir(target.join("debug/build"))
+        .unwrap()
+        .map(|e| e.unwrap().path().join("out"))
+        .find(|out| out.join("reducto_api.rs").exists())
+        .expect("the build script wrote reducto_api.rs")
 }
 
 fn main() {
@@ -50,7 +118,7 @@ fn main() {
         work.join("baseline/Cargo.toml"),
         format!(
             "[package]\nname = \"baseline\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n{}\n[workspace]\n",
-            runtime_dependencies(&manifest)
+            table(&manifest, "[dependencies]")
         ),
     )
     .unwrap();
@@ -58,36 +126,79 @@ fn main() {
     // Same dependency versions as the crate.
     std::fs::copy(root.join("Cargo.lock"), work.join("baseline/Cargo.lock")).unwrap();
 
+    // Each target directory is removed once measured: three clean builds
+    // at once would need several GB.
     let baseline = cargo_build(
         &work.join("baseline/Cargo.toml"),
         &work.join("target-baseline"),
         "baseline",
     );
+    let _ = std::fs::remove_dir_all(work.join("target-baseline"));
     let crate_target = work.join("target-reducto");
     let full = cargo_build(&root.join("Cargo.toml"), &crate_target, "reducto");
+
+    // The same crate without build.rs: what the build script generated is
+    // copied in, and there are no build dependencies.
+    let pregenerated = work.join("pregenerated");
+    let out = work.join("pregenerated-out");
+    std::fs::create_dir_all(&out).unwrap();
+    for entry in std::fs::read_dir(build_script_out(&crate_target)).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, out.join(path.file_name().unwrap())).unwrap();
+    }
+    copy_sources(&root.join("src"), &pregenerated.join("src"), &out);
+    std::fs::copy(root.join("README.md"), pregenerated.join("README.md")).unwrap();
+    std::fs::write(
+        pregenerated.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"reducto\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n{}\n{}\n[workspace]\n",
+            table(&manifest, "[dependencies]"),
+            table(&manifest, "[features]"),
+        ),
+    )
+    .unwrap();
+    std::fs::copy(root.join("Cargo.lock"), pregenerated.join("Cargo.lock")).unwrap();
 
     // Regeneration: the spec changes (touching it is enough for cargo).
     let spec = root.join("openapi.yaml");
     let text = std::fs::read(&spec).unwrap();
     std::fs::write(&spec, &text).unwrap();
     let regenerate = cargo_build(&root.join("Cargo.toml"), &crate_target, "reducto");
+    let _ = std::fs::remove_dir_all(&crate_target);
+
+    let without_build_rs = cargo_build(
+        &pregenerated.join("Cargo.toml"),
+        &work.join("target-pregenerated"),
+        "reducto",
+    );
 
     println!(
         "## Clean debug build, {} cores",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
-    println!("| build | time | vs baseline |");
-    println!("|---|---|---|");
+    println!(
+        "| build | wall time | vs the crate without build.rs | vs its dependencies alone \
+         | CPU time | vs the crate without build.rs | vs its dependencies alone |"
+    );
+    println!("|---|---|---|---|---|---|---|");
     for (name, d) in [
-        ("same runtime dependencies, no build.rs", baseline),
+        ("its runtime dependencies alone (empty lib)", baseline),
+        (
+            "the same crate without build.rs (code pregenerated)",
+            without_build_rs,
+        ),
         ("reducto (progenitor at build time)", full),
         ("reducto after an openapi.yaml change", regenerate),
     ] {
-        println!(
-            "| {name} | {:.1} s | {:.2}x |",
-            d.as_secs_f64(),
-            d.as_secs_f64() / baseline.as_secs_f64()
-        );
+        let ratio = |f: fn(&Cost) -> Duration| {
+            format!(
+                "{:.1} s | {:.2}x | {:.2}x",
+                f(&d).as_secs_f64(),
+                f(&d).as_secs_f64() / f(&without_build_rs).as_secs_f64(),
+                f(&d).as_secs_f64() / f(&baseline).as_secs_f64()
+            )
+        };
+        println!("| {name} | {} | {} |", ratio(|c| c.wall), ratio(|c| c.cpu));
     }
     let _ = std::fs::remove_dir_all(&work);
 }

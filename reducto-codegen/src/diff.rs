@@ -187,7 +187,9 @@ pub struct Change {
     /// What changed.
     pub kind: ChangeKind,
     /// Where: `POST /parse`, `GET /jobs (query limit)`, `SingleJob.type`,
-    /// `POST /parse (request body)`, `Chunk.blocks[].bbox`.
+    /// `POST /parse (request body)`, `Chunk.blocks[].bbox`. Inside a
+    /// schema, `.name` is a property, `[]` an array's items, `{}` a map's
+    /// values and `<2>` the second alternative of an inline union.
     pub location: String,
     /// The side the changed schema is used on.
     pub side: Side,
