@@ -1046,9 +1046,12 @@ async fn every_operation_pending_cancelled_and_failed() {
             &route("/cancel/{job_id}", "post", 200),
             &body,
         );
+        // GET /job documents no `Cancelled`: a cancelled job answers
+        // `Failed` with the cancel reason, within the spec.
         let (_, body) = send(slow.get(&format!("/job/{job_id}"))).await;
-        assert_eq!(body["status"], "Cancelled", "{body}");
-        c.check_job(&format!("GET /job (Cancelled {path})"), &body);
+        assert_eq!(body["status"], "Failed", "{body}");
+        assert_eq!(body["reason"], "Job cancelled by user", "{body}");
+        c.check_job(&format!("GET /job (cancelled {path})"), &body);
 
         // The same request on a document that fails: a 500 when sync, a
         // Failed job when async.
