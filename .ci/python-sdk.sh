@@ -37,6 +37,7 @@ target_dir=$(cargo metadata --format-version 1 --no-deps \
 
 # Port 0: the mock binds a free port and prints its URL.
 "$target_dir/debug/reducto-mock" --port 0 --api-key "$KEY" --job-duration-ms 1500 \
+  --pipeline packets=conformance/python/pipeline.json \
   >"$workdir/mock.log" 2>&1 &
 mock_pid=$!
 deadline=$((SECONDS + START_TIMEOUT))

@@ -117,9 +117,17 @@ impl Checker {
         let what = format!("{what} (as EnhancedAsyncJobResponse)");
         self.check_with(relaxed, &what, &component("EnhancedAsyncJobResponse"), body);
         if !body["result"].is_null() {
-            // Likewise the result's anyOf: a parse job's is a ParseResponse.
-            let what = format!("{what}, its result as ParseResponse");
-            self.check(&what, &component("ParseResponse"), &body["result"]);
+            // Likewise the result's union: each job's result is checked as
+            // the response of its kind, which must agree with its `type`.
+            let (kind, name) = result_kind(&body["result"]);
+            if body["type"] != kind {
+                self.failures.push(format!(
+                    "{what}: a {} job with a {name} result: {body}",
+                    body["type"]
+                ));
+            }
+            let what = format!("{what}, its result as {name}");
+            self.check(&what, &component(name), &body["result"]);
         }
     }
 
@@ -141,6 +149,19 @@ impl Checker {
             self.checked,
             self.failures.join("\n\n")
         );
+    }
+}
+
+/// The job `type` and response schema a job result's `response_type` names.
+fn result_kind(result: &Value) -> (&'static str, &'static str) {
+    match result["response_type"].as_str() {
+        Some("v3_extract") => ("Extract", "V3ExtractResponse"),
+        Some("split") => ("Split", "SplitResponse"),
+        Some("classify") => ("Classify", "ClassifyResponse"),
+        Some("edit") => ("Edit", "EditResponse"),
+        Some("pipeline") => ("Pipeline", "PipelineResponse"),
+        // Parse, and results without a response_type (seeded by tests).
+        _ => ("Parse", "ParseResponse"),
     }
 }
 
@@ -411,6 +432,11 @@ async fn async_jobs_in_every_state() {
         SeedJob::failed("The document is encrypted"),
         SeedJob::with_status("Idle"),
         SeedJob::completed().job_type("Parse"),
+        SeedJob::completed().job_type("Extract"),
+        SeedJob::completed().job_type("Split"),
+        SeedJob::completed().job_type("Classify"),
+        SeedJob::completed().job_type("Edit"),
+        SeedJob::completed().job_type("Pipeline"),
     ]);
     for job_id in &seeded {
         let (status, body) = send(fast.get(&format!("/job/{job_id}"))).await;
@@ -696,4 +722,489 @@ async fn the_relaxations_are_exactly_the_specs_inconsistencies() {
         relaxed == *spec(),
         "the relaxed spec changes more than it says"
     );
+}
+
+// ------------------------------------------------------------------ other operations
+
+const INVOICE: &str = "# Invoice\n\nInvoice number: INV-7\nCurrency: EUR\nTotal: $1,523.50\n\n- Description: Widget; Quantity: 2\n\u{c}Receipt of payment\nReceipt number: R-1\n";
+
+/// A typed-extraction schema as schemars writes one: `$defs`, nullable
+/// enum, nested array of objects.
+fn invoice_schema() -> Value {
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Invoice",
+        "type": "object",
+        "properties": {
+            "number": { "type": "string", "description": "The invoice number, as printed." },
+            "total": { "type": "number" },
+            "currency": { "anyOf": [{ "$ref": "#/$defs/Currency" }, { "type": "null" }] },
+            "lines": { "type": "array", "items": { "$ref": "#/$defs/Line" } }
+        },
+        "required": ["number", "total", "lines"],
+        "$defs": {
+            "Currency": { "type": "string", "enum": ["USD", "EUR"] },
+            "Line": {
+                "type": "object",
+                "properties": {
+                    "description": { "type": "string" },
+                    "quantity": { "type": "integer" }
+                },
+                "required": ["description", "quantity"]
+            }
+        }
+    })
+}
+
+const PIPELINE: &str = "split-extract-edit";
+
+fn pipeline_builder() -> reducto_mock::ServerBuilder {
+    Server::builder()
+        .pipeline(
+            PIPELINE,
+            json!({
+                "split": { "split_description": [
+                    { "name": "Invoice", "description": "invoice total", "partition_key": "invoice number" },
+                    { "name": "Receipt", "description": "receipt payment" }
+                ] },
+                "extract": { "instructions": { "schema": invoice_schema() } },
+                "edit": { "edit_instructions": "Total: $1.00" }
+            }),
+        )
+        .pipeline("parse-only", json!({}))
+}
+
+/// Request bodies of each operation (route without `_async`), with and
+/// without optional parameters; `{input}` is replaced by the document.
+fn operation_bodies(input: &str) -> Vec<(&'static str, Value)> {
+    vec![
+        ("/extract", json!({ "input": input })),
+        (
+            "/extract",
+            json!({ "input": input, "instructions": { "schema": invoice_schema() } }),
+        ),
+        (
+            "/extract",
+            json!({
+                "input": [input, "https://example.com/b.pdf"],
+                "parsing": { "settings": { "ocr_system": "standard" } },
+                "instructions": { "schema": invoice_schema(), "system_prompt": "Be exact." },
+                "settings": {
+                    "citations": { "enabled": true, "numerical_confidence": false, "parent_block": "bbox_only" },
+                    "deep_extract": true,
+                    "include_images": true,
+                    "array_extract": true,
+                    "optimize_for_latency": true,
+                    "page_range": { "start": 1, "end": 2 }
+                }
+            }),
+        ),
+        (
+            "/extract",
+            json!({ "input": input, "settings": { "force_url_result": true } }),
+        ),
+        (
+            "/split",
+            json!({ "input": input, "split_description": [
+                { "name": "Invoice", "description": "invoice total" }
+            ] }),
+        ),
+        (
+            "/split",
+            json!({
+                "input": { "file_id": input },
+                "split_description": [
+                    { "name": "Invoice", "description": "invoice total", "partition_key": "invoice number" },
+                    { "name": "Receipt", "description": "receipt payment", "partition_key": null }
+                ],
+                "split_rules": "Split by document.",
+                "settings": { "table_cutoff": "preserve", "allow_page_overlap": false, "deep_split": true }
+            }),
+        ),
+        (
+            "/split",
+            json!({ "input": input, "split_description": [], "settings": { "force_url_result": true } }),
+        ),
+        (
+            "/classify",
+            json!({ "input": input, "classification_schema": [
+                { "category": "invoice", "criteria": ["invoice number"] },
+                { "category": "receipt", "criteria": ["receipt"] }
+            ] }),
+        ),
+        (
+            "/classify",
+            json!({
+                "input": input,
+                "classification_schema": [{ "category": "invoice", "criteria": [] }],
+                "model": "accurate",
+                "priority": false,
+                "category_groups": { "finance": ["invoice"] },
+                "page_range": [1, 2],
+                "document_metadata": "from the mail room",
+                "force_url_result": true
+            }),
+        ),
+        (
+            "/edit",
+            json!({ "document_url": input, "edit_instructions": "Total: $2.00" }),
+        ),
+        (
+            "/edit",
+            json!({
+                "document_url": { "file_id": input, "presigned_url": null },
+                "edit_instructions": "replace \"Invoice\" with \"Bill\"",
+                "edit_options": { "color": "#0000FF", "font_size": 10, "flatten": true, "enable_overflow_pages": false, "llm_provider_preference": "google" },
+                "form_schema": [{
+                    "bbox": { "left": 0.1, "top": 0.1, "width": 0.2, "height": 0.05, "page": 1 },
+                    "description": "Signature", "type": "text", "value": "A. L.", "fill": true
+                }],
+                "priority": false
+            }),
+        ),
+        (
+            "/pipeline",
+            json!({ "input": input, "pipeline_id": PIPELINE }),
+        ),
+        (
+            "/pipeline",
+            json!({ "input": input, "pipeline_id": "parse-only", "settings": { "document_password": null } }),
+        ),
+    ]
+}
+
+/// The schema a sync operation's 200 body is checked against: the route's.
+///
+/// Spec inconsistency: `POST /extract` answers `oneOf` V3ExtractResponse |
+/// AsyncExtractResponse, and AsyncExtractResponse is any object with a
+/// `job_id`, which every V3ExtractResponse has: no extract result can be
+/// valid under exactly one branch. It is checked as an `anyOf` of the same
+/// branches (and as V3ExtractResponse itself, by the caller);
+/// `every_operation_sync_and_as_a_job` asserts that this is the only way
+/// the strict schema refuses it.
+fn sync_route(route_path: &str) -> Value {
+    let schema = route(route_path, "post", 200);
+    if route_path != "/extract" {
+        return schema;
+    }
+    let branches = schema["oneOf"].clone();
+    assert_eq!(
+        branches,
+        json!([
+            component("V3ExtractResponse"),
+            component("AsyncExtractResponse")
+        ]),
+        "POST /extract's 200 changed: revisit sync_route"
+    );
+    json!({ "anyOf": branches })
+}
+
+/// The component a sync route's 200 body must be.
+fn sync_component(route_path: &str) -> &'static str {
+    match route_path {
+        "/extract" => "V3ExtractResponse",
+        "/split" => "SplitResponse",
+        "/classify" => "ClassifyResponse",
+        "/edit" => "EditResponse",
+        "/pipeline" => "PipelineResponse",
+        other => panic!("no operation {other}"),
+    }
+}
+
+#[tokio::test]
+async fn every_operation_sync_and_as_a_job() {
+    let mock = Mock::with(pipeline_builder().job_duration(Duration::ZERO)).await;
+    let mut c = Checker::default();
+    let file = mock.file_id("invoice.md", INVOICE).await;
+    let mut url_results = Vec::new();
+    for (route_path, request) in operation_bodies(&file) {
+        // Sync.
+        let (status, body) = send(mock.post(route_path).json(&request)).await;
+        expect(status, 200, route_path, &body);
+        let what = format!("POST {route_path} ({request})");
+        c.check(&what, &sync_route(route_path), &body);
+        if route_path == "/extract" {
+            // See sync_route: strictly refused only for being valid under
+            // both branches.
+            assert!(!c
+                .errors(false, &route(route_path, "post", 200), &body)
+                .is_empty());
+            for branch in ["V3ExtractResponse", "AsyncExtractResponse"] {
+                let errors = c.errors(false, &component(branch), &body);
+                assert!(errors.is_empty(), "{branch}: {errors:#?}");
+            }
+        }
+        let name = sync_component(route_path);
+        c.check(&format!("{what} as {name}"), &component(name), &body);
+        for result in [&body["result"], &body["result"]["parse"]["result"]] {
+            if result["type"] == "url" {
+                url_results.push((route_path, result["url"].as_str().unwrap().to_owned()));
+            }
+        }
+
+        // As a job: `/x_async`, and `/extract` with an async config.
+        let mut submissions = vec![(format!("{route_path}_async"), request.clone())];
+        if route_path == "/extract" {
+            let mut with_async = request.clone();
+            with_async["async"] = json!({ "priority": true, "metadata": { "k": 1 } });
+            submissions.push((route_path.to_owned(), with_async));
+        }
+        for (path, request) in submissions {
+            let (status, body) = send(mock.post(&path).json(&request)).await;
+            expect(status, 200, &path, &body);
+            c.check(&format!("POST {path}"), &route(&path, "post", 200), &body);
+            let job_id = body["job_id"].as_str().expect("a job id").to_owned();
+            let (status, body) = send(mock.get(&format!("/job/{job_id}"))).await;
+            expect(status, 200, "job", &body);
+            assert_eq!(body["status"], "Completed", "{body}");
+            c.check_job(&format!("GET /job (Completed, {path} {request})"), &body);
+        }
+    }
+    // Operations on an earlier job's document (jobid://).
+    let parsed = mock.parse_async(json!({ "input": file })).await;
+    let jobid = format!("jobid://{parsed}");
+    for (route_path, request) in operation_bodies(&jobid) {
+        if route_path == "/edit" {
+            continue;
+        }
+        let (status, body) = send(mock.post(route_path).json(&request)).await;
+        expect(status, 200, route_path, &body);
+        c.check(
+            &format!("POST {route_path} on jobid://"),
+            &component(sync_component(route_path)),
+            &body,
+        );
+    }
+    // The URL results' targets.
+    assert!(url_results.len() >= 3, "{url_results:?}");
+    for (route_path, url) in url_results {
+        let (status, body) = send(mock.http.get(&url)).await;
+        expect(status, 200, "URL result", &body);
+        let schema = match route_path {
+            "/split" => {
+                json!({ "anyOf": [component("SplitResult"), component("DeepSplitResult")] })
+            }
+            "/classify" => component("ClassifyResponseCategory"),
+            "/pipeline" => component("FullResult"),
+            // V3ExtractResponse.result is any JSON.
+            _ => json!({}),
+        };
+        c.check(&format!("GET <{route_path} result URL>"), &schema, &body);
+    }
+    // Every kind of job, listed.
+    let (status, body) = send(mock.get("/jobs").query(&[("limit", "500")])).await;
+    expect(status, 200, "jobs", &body);
+    c.check("GET /jobs (every kind)", &route("/jobs", "get", 200), &body);
+    let mut types: Vec<&str> = body["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|j| j["type"].as_str())
+        .collect();
+    types.sort_unstable();
+    types.dedup();
+    assert_eq!(
+        types,
+        ["Classify", "Edit", "Extract", "Parse", "Pipeline", "Split"]
+    );
+    c.finish();
+}
+
+#[tokio::test]
+async fn every_operation_pending_cancelled_and_failed() {
+    let mut c = Checker::default();
+    let slow = Mock::with(pipeline_builder().job_duration(Duration::from_secs(3600))).await;
+    let file = slow.file_id("invoice.md", INVOICE).await;
+    let fast = Mock::with(pipeline_builder().job_duration(Duration::ZERO)).await;
+    let failing = fast
+        .file_id("bad.md", &format!("# Broken\n\n{FAIL_MARKER}\n"))
+        .await;
+    let mut seen = std::collections::HashSet::new();
+    for (route_path, request) in operation_bodies(&file) {
+        if !seen.insert(route_path) {
+            continue;
+        }
+        let path = format!("{route_path}_async");
+        let (_, body) = send(slow.post(&path).json(&request)).await;
+        let job_id = body["job_id"].as_str().expect("a job id").to_owned();
+        let (_, body) = send(slow.get(&format!("/job/{job_id}"))).await;
+        assert_eq!(body["status"], "Pending", "{body}");
+        c.check_job(&format!("GET /job (Pending {path})"), &body);
+        let (_, body) = send(slow.post(&format!("/cancel/{job_id}"))).await;
+        c.check(
+            &format!("POST /cancel ({path})"),
+            &route("/cancel/{job_id}", "post", 200),
+            &body,
+        );
+        let (_, body) = send(slow.get(&format!("/job/{job_id}"))).await;
+        assert_eq!(body["status"], "Cancelled", "{body}");
+        c.check_job(&format!("GET /job (Cancelled {path})"), &body);
+
+        // The same request on a document that fails: a 500 when sync, a
+        // Failed job when async.
+        let mut bad = request.clone();
+        let field = if route_path == "/edit" {
+            "document_url"
+        } else {
+            "input"
+        };
+        bad[field] = json!(failing);
+        let (status, body) = send(fast.post(route_path).json(&bad)).await;
+        expect(status, 500, route_path, &body);
+        c.check(
+            &format!("POST {route_path} failing (500)"),
+            &detail_message(),
+            &body,
+        );
+        let (_, body) = send(fast.post(&path).json(&bad)).await;
+        let job_id = body["job_id"].as_str().expect("a job id").to_owned();
+        let (_, body) = send(fast.get(&format!("/job/{job_id}"))).await;
+        assert_eq!(body["status"], "Failed", "{body}");
+        c.check_job(&format!("GET /job (Failed {path})"), &body);
+    }
+    c.finish();
+}
+
+#[tokio::test]
+async fn deletes_webhooks_and_errors_of_the_other_operations() {
+    let mock = Mock::with(pipeline_builder().job_duration(Duration::ZERO)).await;
+    let mut c = Checker::default();
+    let url = mock.server.url();
+    let file = mock.file_id("invoice.md", INVOICE).await;
+
+    // DELETE /job/{job_id}: 202, then 404; a bad query is a 422.
+    let job_id = mock.parse_async(json!({ "input": file })).await;
+    for query in ["", "?include_persisted=true"] {
+        let job_id = if query.is_empty() {
+            job_id.clone()
+        } else {
+            mock.parse_async(json!({ "input": file })).await
+        };
+        let request = mock
+            .http
+            .delete(format!("{url}/job/{job_id}{query}"))
+            .header("authorization", KEY);
+        let (status, body) = send(request).await;
+        expect(status, 202, "delete job", &body);
+        c.check(
+            &format!("DELETE /job{query}"),
+            &route("/job/{job_id}", "delete", 202),
+            &body,
+        );
+    }
+    let delete = |path: String| {
+        mock.http
+            .delete(format!("{url}{path}"))
+            .header("authorization", KEY)
+    };
+    let (status, body) = send(delete(format!("/job/{job_id}"))).await;
+    expect(status, 404, "deleted job", &body);
+    c.check("DELETE /job (deleted, 404)", &detail_message(), &body);
+    let (status, body) = send(delete("/job/x?include_persisted=maybe".into())).await;
+    expect(status, 422, "include_persisted", &body);
+    c.check_422("DELETE /job 422", "/job/{job_id}", "delete", &body);
+
+    // DELETE /upload/{file_id}: 200, then 404.
+    let escaped = file.replace(':', "%3A").replace('/', "%2F");
+    let (status, body) = send(delete(format!("/upload/{escaped}"))).await;
+    expect(status, 200, "delete upload", &body);
+    c.check(
+        "DELETE /upload",
+        &route("/upload/{file_id}", "delete", 200),
+        &body,
+    );
+    let (status, body) = send(delete(format!("/upload/{escaped}"))).await;
+    expect(status, 404, "deleted upload", &body);
+    c.check("DELETE /upload (deleted, 404)", &detail_message(), &body);
+
+    // POST /configure_webhook: a JSON string.
+    let (status, body) = send(mock.post("/configure_webhook")).await;
+    expect(status, 200, "configure_webhook", &body);
+    c.check(
+        "POST /configure_webhook",
+        &route("/configure_webhook", "post", 200),
+        &body,
+    );
+
+    // 404s: unknown file, job or pipeline.
+    let file = mock.file_id("invoice.md", INVOICE).await;
+    for (path, body) in [
+        ("/extract", json!({ "input": "reducto://no-such-file.md" })),
+        (
+            "/split_async",
+            json!({ "input": "jobid://no-such-job", "split_description": [] }),
+        ),
+        (
+            "/pipeline",
+            json!({ "input": file, "pipeline_id": "no-such-pipeline" }),
+        ),
+    ] {
+        let (status, answer) = send(mock.post(path).json(&body)).await;
+        expect(status, 404, path, &answer);
+        c.check(&format!("POST {path} (404)"), &detail_message(), &answer);
+    }
+
+    // 422s on every operation route.
+    let refused: Vec<(&str, Value)> = vec![
+        ("/extract", json!({})),
+        (
+            "/extract",
+            json!({ "input": file, "instructions": { "schema": "x" } }),
+        ),
+        (
+            "/extract",
+            json!({ "input": file, "settings": { "deep_extract": 1 } }),
+        ),
+        ("/extract", json!({ "input": file, "async": 5 })),
+        ("/split", json!({ "input": file })),
+        (
+            "/split",
+            json!({ "input": file, "split_description": [{ "name": "x" }] }),
+        ),
+        (
+            "/split",
+            json!({ "input": file, "split_description": [], "settings": { "table_cutoff": "cut" } }),
+        ),
+        ("/classify", json!({ "input": file })),
+        (
+            "/classify",
+            json!({ "input": file, "classification_schema": [{ "category": 1, "criteria": "x" }] }),
+        ),
+        (
+            "/classify",
+            json!({ "input": file, "classification_schema": [{ "category": "a", "criteria": [] }], "model": "best" }),
+        ),
+        ("/edit", json!({ "document_url": file })),
+        (
+            "/edit",
+            json!({ "document_url": [file], "edit_instructions": "x" }),
+        ),
+        (
+            "/edit",
+            json!({ "document_url": file, "edit_instructions": "x", "edit_options": { "font_size": 100 } }),
+        ),
+        ("/pipeline", json!({ "input": file })),
+        (
+            "/pipeline",
+            json!({ "input": file, "pipeline_id": PIPELINE, "settings": { "extra": true } }),
+        ),
+    ];
+    for (route_path, body) in refused {
+        for path in [route_path.to_owned(), format!("{route_path}_async")] {
+            for raw in [
+                body.to_string(),
+                "{\"input\": ".to_owned(),
+                "[1]".to_owned(),
+            ] {
+                let request = mock
+                    .post(&path)
+                    .header("content-type", "application/json")
+                    .body(raw.clone());
+                let (status, answer) = send(request).await;
+                expect(status, 422, &format!("{path} {raw}"), &answer);
+                c.check_422(&format!("POST {path} 422 ({raw})"), &path, "post", &answer);
+            }
+        }
+    }
+    c.finish();
 }

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! reducto-mock [--port N] [--api-key K] [--job-duration-ms N] [--url-result-threshold BYTES]
+//!              [--pipeline ID=FILE.json]...
 //! ```
 
 use std::process::ExitCode;
@@ -11,12 +12,16 @@ use reducto_mock::Server;
 
 const USAGE: &str = "\
 usage: reducto-mock [--port N] [--api-key K] [--job-duration-ms N] [--url-result-threshold BYTES]
+                    [--pipeline ID=FILE.json]...
 
 Serves a mock of Reducto's API on http://127.0.0.1:N until Ctrl-C.
   --port N                      port to bind (default 0: a random free port)
   --api-key K                   accept only this bearer key (default: any non-empty key)
   --job-duration-ms N           how long async jobs stay Pending (default 2000)
   --url-result-threshold BYTES  return results larger than this as URL results (default: never)
+  --pipeline ID=FILE.json       serve the pipeline defined in FILE.json as pipeline_id ID
+                                (steps split/extract/edit with their endpoints' options;
+                                repeatable)
   -h, --help                    show this help";
 
 /// Parsed command line.
@@ -26,6 +31,8 @@ struct Args {
     api_key: Option<String>,
     job_duration_ms: Option<u64>,
     url_result_threshold: Option<usize>,
+    /// `--pipeline ID=FILE`: (id, file path).
+    pipelines: Vec<(String, String)>,
 }
 
 /// `Ok(None)` means help was requested.
@@ -66,6 +73,15 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
                         .map_err(|_| format!("invalid --url-result-threshold: {v}"))?,
                 );
             }
+            "--pipeline" => {
+                let v = value("--pipeline")?;
+                match v.split_once('=') {
+                    Some((id, path)) if !id.is_empty() && !path.is_empty() => {
+                        out.pipelines.push((id.to_owned(), path.to_owned()))
+                    }
+                    _ => return Err(format!("invalid --pipeline (want ID=FILE.json): {v}")),
+                }
+            }
             other => return Err(format!("unknown argument: {other}")),
         }
     }
@@ -95,8 +111,24 @@ async fn main() -> ExitCode {
     if let Some(t) = args.url_result_threshold {
         builder = builder.url_result_threshold(t);
     }
+    for (id, path) in &args.pipelines {
+        let definition = std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()));
+        match definition {
+            Ok(d) => builder = builder.pipeline(id.clone(), d),
+            Err(e) => {
+                eprintln!("reducto-mock: --pipeline {id}={path}: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let server = match builder.start().await {
         Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+            eprintln!("reducto-mock: {e}");
+            return ExitCode::from(2);
+        }
         Err(e) => {
             eprintln!("reducto-mock: cannot bind 127.0.0.1:{}: {e}", args.port);
             return ExitCode::FAILURE;
@@ -130,6 +162,9 @@ mod tests {
             "0",
             "--url-result-threshold",
             "10",
+            "--pipeline",
+            "inv=a.json",
+            "--pipeline=x=b=c.json",
         ])
         .ok()
         .flatten()
@@ -138,6 +173,13 @@ mod tests {
         assert_eq!(a.api_key.as_deref(), Some("k"));
         assert_eq!(a.job_duration_ms, Some(0));
         assert_eq!(a.url_result_threshold, Some(10));
+        assert_eq!(
+            a.pipelines,
+            [
+                ("inv".into(), "a.json".into()),
+                ("x".into(), "b=c.json".into())
+            ]
+        );
         assert!(parse(&["--help"]).expect("ok").is_none());
     }
 
@@ -146,5 +188,7 @@ mod tests {
         assert!(parse(&["--port"]).is_err());
         assert!(parse(&["--port", "x"]).is_err());
         assert!(parse(&["--bogus"]).is_err());
+        assert!(parse(&["--pipeline", "nofile"]).is_err());
+        assert!(parse(&["--pipeline", "=a.json"]).is_err());
     }
 }

@@ -37,6 +37,9 @@ pub(crate) enum Source {
 pub(crate) struct Parsed {
     pub(crate) full_result: Value,
     pub(crate) num_pages: u64,
+    /// The blocks of every document, in order (what extract, split and
+    /// classify read).
+    pub(crate) blocks: Vec<Block>,
 }
 
 /// Parse all documents into one `FullResult`; `Err(reason)` if any asks to
@@ -65,35 +68,44 @@ pub(crate) fn parse(
             "custom": null,
         }),
         num_pages: pages_before.max(1),
+        blocks,
     })
 }
 
-/// A block before serialization.
-struct Block {
-    kind: &'static str,
-    content: String,
-    page: u64,
+/// A parsed block.
+#[derive(Clone, Debug)]
+pub(crate) struct Block {
+    /// `Title`, `Section Header`, `List Item` or `Text`.
+    pub(crate) kind: &'static str,
+    pub(crate) content: String,
+    /// 1-based page number.
+    pub(crate) page: u64,
     /// Position on its page (0-based), for a plausible bounding box.
     slot: usize,
 }
 
 impl Block {
-    fn to_json(&self) -> Value {
+    /// Its `BoundingBox` object.
+    pub(crate) fn bbox(&self) -> Value {
         // Made-up but plausible layout: one block per line band, top to
         // bottom, inside the page margins; all numbers in 0..1.
         // Rounded so the JSON shows 0.0725, not 0.07250000000000001.
         let top = ((0.05 + self.slot as f64 * 0.0225) * 10_000.0).round() / 10_000.0;
         let width = if self.kind == "Title" { 0.6 } else { 0.8 };
         json!({
+            "left": 0.1,
+            "top": top,
+            "width": width,
+            "height": 0.02,
+            "page": self.page,
+            "original_page": self.page,
+        })
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
             "type": self.kind,
-            "bbox": {
-                "left": 0.1,
-                "top": top,
-                "width": width,
-                "height": 0.02,
-                "page": self.page,
-                "original_page": self.page,
-            },
+            "bbox": self.bbox(),
             "content": self.content,
             "image_url": null,
             "chart_data": null,

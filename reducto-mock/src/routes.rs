@@ -15,14 +15,14 @@ use serde_json::{json, Value};
 use crate::faults::{self, CursorLoop};
 use crate::record::{MultipartPart, RecordHandle};
 use crate::results::{self, Source};
-use crate::state::{AppState, NewJob, OrderKey, StoredFile};
+use crate::state::{AppState, Finished, NewJob, OrderKey, Outcome, StoredFile};
 
 /// The version string served by `GET /version`.
-pub const VERSION: &str = "v1.11.57-mock";
+pub const VERSION: &str = "v1.12.20-mock";
 
 /// Build the router for a server state.
 pub(crate) fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/version", get(version))
         .route("/upload", post(upload))
         .route("/parse", post(parse_sync))
@@ -30,7 +30,9 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/job/{job_id}", get(get_job))
         .route("/cancel/{job_id}", post(cancel_job))
         .route("/jobs", get(list_jobs))
-        .route("/results/{result_id}", get(get_result))
+        .route("/results/{result_id}", get(get_result));
+    // Extract, split, classify, edit, pipeline, deletes, webhooks.
+    crate::ops::routes(router)
         // Route layer: runs only for matched routes, after routing, so the
         // fault rules can see the route template.
         .route_layer(middleware::from_fn_with_state(
@@ -52,7 +54,7 @@ pub(crate) fn detail(status: StatusCode, msg: &str) -> Response {
 }
 
 /// FastAPI's 422 `{"detail": [ValidationError...]}`.
-fn validation(errors: Vec<Value>) -> Response {
+pub(crate) fn validation(errors: Vec<Value>) -> Response {
     (
         StatusCode::UNPROCESSABLE_ENTITY,
         Json(json!({ "detail": errors })),
@@ -61,7 +63,7 @@ fn validation(errors: Vec<Value>) -> Response {
 }
 
 /// One FastAPI/pydantic `ValidationError` object.
-fn verr(loc: Value, msg: &str, kind: &str, input: Value) -> Value {
+pub(crate) fn verr(loc: Value, msg: &str, kind: &str, input: Value) -> Value {
     json!({ "type": kind, "loc": loc, "msg": msg, "input": input })
 }
 
@@ -75,7 +77,7 @@ async fn method_not_allowed() -> Response {
 
 /// Bearer auth, FastAPI `HTTPBearer` style: a 401 response unless the
 /// request carries `Authorization: Bearer <key>` with an acceptable key.
-fn auth_error(state: &AppState, headers: &HeaderMap) -> Option<Response> {
+pub(crate) fn auth_error(state: &AppState, headers: &HeaderMap) -> Option<Response> {
     let unauthorized = |msg: &str| {
         let mut resp = detail(StatusCode::UNAUTHORIZED, msg);
         resp.headers_mut().insert(
@@ -226,7 +228,7 @@ struct ParseRequest {
     raw_config: String,
 }
 
-enum InputRef {
+pub(crate) enum InputRef {
     File(String),
     Job(String),
     Remote(String),
@@ -248,13 +250,7 @@ async fn parse_sync(
     // The job exists (and is listed as Pending) while the latency elapses.
     tokio::time::sleep(latency).await;
     match outcome {
-        Ok((result, pages)) => Json(results::parse_response(
-            &job_id,
-            latency.as_secs_f64(),
-            pages,
-            result,
-        ))
-        .into_response(),
+        Ok(finished) => Json(finished.stamp(&job_id, latency.as_secs_f64())).into_response(),
         Err(reason) => detail(StatusCode::INTERNAL_SERVER_ERROR, &reason),
     }
 }
@@ -273,10 +269,8 @@ async fn parse_async(
     }
 }
 
-type Outcome = Result<(Value, u64), String>;
-
-/// Why a parse request was refused.
-enum StartError {
+/// Why a request was refused.
+pub(crate) enum StartError {
     /// 422 with these validation errors.
     Invalid(Vec<Value>),
     /// 404 with this detail.
@@ -299,8 +293,30 @@ fn start_parse(
     duration: Duration,
 ) -> Result<(String, Outcome), StartError> {
     let req = validate_parse(body).map_err(StartError::Invalid)?;
+    let docs = resolve(state, &req.inputs)?;
+    let outcome =
+        results::parse(&docs, state.config.chunk_size, req.force_ext.as_deref()).map(|parsed| {
+            let (result, pages) = state.finish_result(parsed, req.force_url);
+            Finished {
+                response: results::parse_response("", 0.0, pages, result),
+                pages,
+            }
+        });
+    let job_id = state.create_job(NewJob {
+        job_type: "Parse",
+        docs: Arc::new(docs),
+        outcome: outcome.clone(),
+        duration,
+        raw_config: req.raw_config,
+        source: req.source,
+    });
+    Ok((job_id, outcome))
+}
+
+/// The documents named by validated inputs; 404 for an unknown file or job.
+pub(crate) fn resolve(state: &AppState, inputs: &[InputRef]) -> Result<Vec<Source>, StartError> {
     let mut docs = Vec::new();
-    for input in &req.inputs {
+    for input in inputs {
         match input {
             InputRef::File(id) => match state.file(id) {
                 Some(f) => docs.push(Source::File {
@@ -320,16 +336,7 @@ fn start_parse(
             }),
         }
     }
-    let outcome = results::parse(&docs, state.config.chunk_size, req.force_ext.as_deref())
-        .map(|parsed| state.finish_result(parsed, req.force_url));
-    let job_id = state.create_job(NewJob {
-        docs: Arc::new(docs),
-        outcome: outcome.clone(),
-        duration,
-        raw_config: req.raw_config,
-        source: req.source,
-    });
-    Ok((job_id, outcome))
+    Ok(docs)
 }
 
 /// Objects that must be JSON objects when present.
@@ -346,24 +353,7 @@ const OBJECT_OPTIONS: &[&str] = &[
 /// `input` union fully, the option groups only for being objects (plus the
 /// few settings the mock acts on).
 fn validate_parse(body: &[u8]) -> Result<ParseRequest, Vec<Value>> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(vec![verr(
-            json!(["body"]),
-            "Field required",
-            "missing",
-            Value::Null,
-        )]);
-    }
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        let pos = byte_offset(body, e.line(), e.column());
-        vec![json!({
-            "type": "json_invalid",
-            "loc": ["body", pos],
-            "msg": "JSON decode error",
-            "input": {},
-            "ctx": { "error": e.to_string() },
-        })]
-    })?;
+    let value = json_body(body)?;
     let Some(obj) = value.as_object() else {
         return Err(vec![verr(
             json!(["body"]),
@@ -381,7 +371,7 @@ fn validate_parse(body: &[u8]) -> Result<ParseRequest, Vec<Value>> {
             "missing",
             value.clone(),
         )),
-        Some(input) => match validate_input(input) {
+        Some(input) => match validate_input(input, "input") {
             Ok(v) => inputs = v,
             Err(e) => errors.extend(e),
         },
@@ -445,16 +435,39 @@ fn validate_parse(body: &[u8]) -> Result<ParseRequest, Vec<Value>> {
     })
 }
 
+/// The JSON value of a request body, or FastAPI's 422 errors for an empty
+/// or malformed body.
+pub(crate) fn json_body(body: &[u8]) -> Result<Value, Vec<Value>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(vec![verr(
+            json!(["body"]),
+            "Field required",
+            "missing",
+            Value::Null,
+        )]);
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        let pos = byte_offset(body, e.line(), e.column());
+        vec![json!({
+            "type": "json_invalid",
+            "loc": ["body", pos],
+            "msg": "JSON decode error",
+            "input": {},
+            "ctx": { "error": e.to_string() },
+        })]
+    })
+}
+
 /// Validate the `input` union: `str | list[str] | UploadResponse`.
-fn validate_input(input: &Value) -> Result<Vec<InputRef>, Vec<Value>> {
+pub(crate) fn validate_input(input: &Value, field: &str) -> Result<Vec<InputRef>, Vec<Value>> {
     match input {
-        Value::String(s) => classify_input(s, json!(["body", "input"]))
+        Value::String(s) => classify_input(s, json!(["body", field]))
             .map(|r| vec![r])
             .map_err(|e| vec![e]),
         Value::Array(items) => {
             if items.is_empty() {
                 return Err(vec![verr(
-                    json!(["body", "input"]),
+                    json!(["body", field]),
                     "Value error, input must not be an empty list",
                     "value_error",
                     input.clone(),
@@ -464,12 +477,12 @@ fn validate_input(input: &Value) -> Result<Vec<InputRef>, Vec<Value>> {
             let mut errs = Vec::new();
             for (i, item) in items.iter().enumerate() {
                 match item {
-                    Value::String(s) => match classify_input(s, json!(["body", "input", i])) {
+                    Value::String(s) => match classify_input(s, json!(["body", field, i])) {
                         Ok(r) => refs.push(r),
                         Err(e) => errs.push(e),
                     },
                     other => errs.push(verr(
-                        json!(["body", "input", "list[str]", i]),
+                        json!(["body", field, "list[str]", i]),
                         "Input should be a valid string",
                         "string_type",
                         other.clone(),
@@ -488,7 +501,7 @@ fn validate_input(input: &Value) -> Result<Vec<InputRef>, Vec<Value>> {
                 Some(Value::String(s)) => Some(s.clone()),
                 Some(v) => {
                     errs.push(verr(
-                        json!(["body", "input", "UploadResponse", "file_id"]),
+                        json!(["body", field, "UploadResponse", "file_id"]),
                         "Input should be a valid string",
                         "string_type",
                         v.clone(),
@@ -497,7 +510,7 @@ fn validate_input(input: &Value) -> Result<Vec<InputRef>, Vec<Value>> {
                 }
                 None => {
                     errs.push(verr(
-                        json!(["body", "input", "UploadResponse", "file_id"]),
+                        json!(["body", field, "UploadResponse", "file_id"]),
                         "Field required",
                         "missing",
                         input.clone(),
@@ -508,7 +521,7 @@ fn validate_input(input: &Value) -> Result<Vec<InputRef>, Vec<Value>> {
             match o.get("presigned_url") {
                 None | Some(Value::Null) | Some(Value::String(_)) => {}
                 Some(v) => errs.push(verr(
-                    json!(["body", "input", "UploadResponse", "presigned_url"]),
+                    json!(["body", field, "UploadResponse", "presigned_url"]),
                     "Input should be a valid string",
                     "string_type",
                     v.clone(),
@@ -517,7 +530,7 @@ fn validate_input(input: &Value) -> Result<Vec<InputRef>, Vec<Value>> {
             match file_id {
                 Some(id) if errs.is_empty() => Ok(vec![classify_input(
                     &id,
-                    json!(["body", "input", "UploadResponse", "file_id"]),
+                    json!(["body", field, "UploadResponse", "file_id"]),
                 )
                 .map_err(|e| vec![e])?]),
                 _ => Err(errs),
@@ -526,19 +539,19 @@ fn validate_input(input: &Value) -> Result<Vec<InputRef>, Vec<Value>> {
         // Like pydantic, one error per member of the union.
         _ => Err(vec![
             verr(
-                json!(["body", "input", "str"]),
+                json!(["body", field, "str"]),
                 "Input should be a valid string",
                 "string_type",
                 input.clone(),
             ),
             verr(
-                json!(["body", "input", "list[str]"]),
+                json!(["body", field, "list[str]"]),
                 "Input should be a valid list",
                 "list_type",
                 input.clone(),
             ),
             verr(
-                json!(["body", "input", "UploadResponse"]),
+                json!(["body", field, "UploadResponse"]),
                 "Input should be a valid dictionary or object to extract fields from",
                 "model_attributes_type",
                 input.clone(),
@@ -657,7 +670,7 @@ fn decode_cursor(s: &str) -> Option<Cursor> {
 }
 
 /// Pydantic's lax bool parsing of a query value.
-fn parse_bool(s: &str) -> Option<bool> {
+pub(crate) fn parse_bool(s: &str) -> Option<bool> {
     match s.to_ascii_lowercase().as_str() {
         "1" | "on" | "t" | "true" | "y" | "yes" => Some(true),
         "0" | "off" | "f" | "false" | "n" | "no" => Some(false),
@@ -767,7 +780,9 @@ async fn get_result(
 ) -> Response {
     let found = result_id.ok().and_then(|Path(id)| state.stored_result(&id));
     match found {
-        Some(bytes) => ([(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
+        Some((content_type, bytes)) => {
+            ([(header::CONTENT_TYPE, content_type)], bytes).into_response()
+        }
         None => detail(StatusCode::NOT_FOUND, "Result not found"),
     }
 }

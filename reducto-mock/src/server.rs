@@ -116,8 +116,49 @@ impl ServerBuilder {
         self
     }
 
+    /// Register a pipeline served by `POST /pipeline` and
+    /// `/pipeline_async` as `pipeline_id` `id` (Reducto's pipelines are
+    /// built in its Studio; the mock's are given here). The definition is a
+    /// JSON object with any of the steps `split`, `extract` and `edit`,
+    /// each holding the options of that endpoint's body (everything but
+    /// the document), and an optional `parse` object (accepted, not used):
+    /// the pipeline parses, splits, extracts (per split category when it
+    /// splits) and edits. A definition the endpoints would refuse makes
+    /// [`ServerBuilder::start`] fail with an `InvalidInput` error naming
+    /// the field.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// let builder = reducto_mock::Server::builder().pipeline(
+    ///     "invoices",
+    ///     json!({
+    ///         "split": { "split_description": [
+    ///             { "name": "Invoice", "description": "invoice total due" }
+    ///         ] },
+    ///         "extract": { "instructions": { "schema": {
+    ///             "type": "object",
+    ///             "properties": { "total": { "type": "number" } }
+    ///         } } }
+    ///     }),
+    /// );
+    /// # let _ = builder;
+    /// ```
+    pub fn pipeline(mut self, id: impl Into<String>, definition: serde_json::Value) -> Self {
+        self.config.pipelines.insert(id.into(), definition);
+        self
+    }
+
     /// Bind and start serving on the current tokio runtime.
+    ///
+    /// # Errors
+    /// Binding fails, or a [`ServerBuilder::pipeline`] definition is
+    /// invalid (`InvalidInput`).
     pub async fn start(self) -> io::Result<Server> {
+        for (id, definition) in &self.config.pipelines {
+            crate::ops::pipeline::validate(definition).map_err(|e| {
+                io::Error::new(io::ErrorKind::InvalidInput, format!("pipeline {id:?}: {e}"))
+            })?;
+        }
         let listener = TcpListener::bind(("127.0.0.1", self.port)).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(AppState::new(

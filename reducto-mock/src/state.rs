@@ -30,6 +30,8 @@ pub(crate) struct Config {
     pub(crate) chunk_size: usize,
     pub(crate) sync_latency: Duration,
     pub(crate) page_latency: Duration,
+    /// Pipelines served by `/pipeline`, by id (see `ops::pipeline`).
+    pub(crate) pipelines: BTreeMap<String, Value>,
 }
 
 impl Default for Config {
@@ -41,6 +43,7 @@ impl Default for Config {
             chunk_size: 1000,
             sync_latency: Duration::ZERO,
             page_latency: Duration::ZERO,
+            pipelines: BTreeMap::new(),
         }
     }
 }
@@ -78,8 +81,9 @@ pub(crate) struct Store {
     jobs: HashMap<String, Job>,
     order: BTreeMap<OrderKey, String>,
     next_seq: u64,
-    /// Serialized full results served by `GET /results/{id}`.
-    results: HashMap<String, Bytes>,
+    /// Stored documents served by `GET /results/{id}`: serialized URL
+    /// results and edited documents, with their content type.
+    results: HashMap<String, (&'static str, Bytes)>,
 }
 
 struct Job {
@@ -101,8 +105,8 @@ struct LiveJob {
     started: Instant,
     duration: Duration,
     docs: Arc<Vec<Source>>,
-    /// The `result` object (full or url) and page count, or failure reason.
-    outcome: Result<(Value, u64), String>,
+    /// The finished response, or the failure reason.
+    outcome: Outcome,
     /// Set by a cancel while pending: progress at that moment.
     cancelled_at_progress: Option<f64>,
 }
@@ -118,10 +122,39 @@ pub(crate) struct JobView {
     pub(crate) duration: Option<f64>,
 }
 
+/// A finished operation: its response (`ParseResponse`, `V3ExtractResponse`,
+/// ...), whose `job_id` and `duration` are filled in by [`Finished::stamp`],
+/// and the number of pages it worked on.
+#[derive(Clone, Debug)]
+pub(crate) struct Finished {
+    pub(crate) response: Value,
+    pub(crate) pages: u64,
+}
+
+impl Finished {
+    /// The response of job `job_id` that took `secs`: `job_id` is set, and
+    /// `duration` where the response type has one.
+    pub(crate) fn stamp(&self, job_id: &str, secs: f64) -> Value {
+        let mut response = self.response.clone();
+        if let Some(obj) = response.as_object_mut() {
+            obj.insert("job_id".to_owned(), json!(job_id));
+            if obj.contains_key("duration") {
+                obj.insert("duration".to_owned(), json!(secs));
+            }
+        }
+        response
+    }
+}
+
+/// What a job ends with: its response, or why it failed.
+pub(crate) type Outcome = Result<Finished, String>;
+
 /// What a new live job needs.
 pub(crate) struct NewJob {
+    /// `Parse`, `Extract`, ...: the job's `type`.
+    pub(crate) job_type: &'static str,
     pub(crate) docs: Arc<Vec<Source>>,
-    pub(crate) outcome: Result<(Value, u64), String>,
+    pub(crate) outcome: Outcome,
     pub(crate) duration: Duration,
     pub(crate) raw_config: String,
     pub(crate) source: Value,
@@ -168,8 +201,11 @@ pub struct SeedJob {
     /// `reason` reported by `GET /job/{id}`.
     pub reason: Option<String>,
     /// `result` reported by `GET /job/{id}`. `None` with status
-    /// `"Completed"` serves a small generated `ParseResponse`; `None`
-    /// otherwise serves `null`.
+    /// `"Completed"` serves a small generated response of the job type's
+    /// kind: for `Extract`, `Split`, `Classify`, `Edit` and `Pipeline`, what
+    /// that operation answers (with default options) for a placeholder
+    /// document naming the job; a `ParseResponse` for `Parse` and any other
+    /// type. `None` otherwise serves `null`.
     pub result: Option<Value>,
 }
 
@@ -296,24 +332,58 @@ impl AppState {
     /// Turn a parse into the `result` object, storing it behind a URL when
     /// it is larger than the threshold or a URL result was forced.
     pub(crate) fn finish_result(&self, parsed: Parsed, force_url: bool) -> (Value, u64) {
+        (
+            self.inline_or_url(parsed.full_result, force_url),
+            parsed.num_pages,
+        )
+    }
+
+    /// Any operation's `result` value, or a `UrlResult` pointing at it when
+    /// its JSON is larger than the threshold or a URL result was forced.
+    pub(crate) fn inline_or_url(&self, result: Value, force_url: bool) -> Value {
         let too_big = |len: usize| self.config.url_result_threshold.is_some_and(|t| len > t);
         if force_url || self.config.url_result_threshold.is_some() {
             // Serializing a Value cannot fail.
-            let bytes = serde_json::to_vec(&parsed.full_result).unwrap_or_default();
+            let bytes = serde_json::to_vec(&result).unwrap_or_default();
             if force_url || too_big(bytes.len()) {
-                let result_id = uuid::Uuid::new_v4().to_string();
-                let result = results::url_result(&self.base_url, &result_id);
-                lock(&self.store)
-                    .results
-                    .insert(result_id, Bytes::from(bytes));
-                return (result, parsed.num_pages);
+                let result_id = self.store_document("application/json", Bytes::from(bytes));
+                return results::url_result(&self.base_url, &result_id);
             }
         }
-        (parsed.full_result, parsed.num_pages)
+        result
     }
 
-    pub(crate) fn stored_result(&self, result_id: &str) -> Option<Bytes> {
+    /// Store a document served without auth at `GET /results/{id}` (like a
+    /// presigned storage URL); returns its id.
+    pub(crate) fn store_document(&self, content_type: &'static str, bytes: Bytes) -> String {
+        let id = uuid::Uuid::new_v4().to_string();
+        lock(&self.store)
+            .results
+            .insert(id.clone(), (content_type, bytes));
+        id
+    }
+
+    /// A stored document and its content type.
+    pub(crate) fn stored_result(&self, result_id: &str) -> Option<(&'static str, Bytes)> {
         lock(&self.store).results.get(result_id).cloned()
+    }
+
+    /// Forget an uploaded file; returns whether it existed.
+    pub(crate) fn delete_file(&self, file_id: &str) -> bool {
+        lock(&self.store).files.remove(file_id).is_some()
+    }
+
+    /// Delete a job (it disappears from `/job`, `/jobs` and `jobid://`);
+    /// returns whether it existed.
+    pub(crate) fn delete_job(&self, job_id: &str) -> bool {
+        let mut store = lock(&self.store);
+        match store.jobs.remove(job_id) {
+            Some(job) => {
+                store.order.remove(&job.key);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Insert a live job; returns its id.
@@ -325,7 +395,7 @@ impl AppState {
             id.clone(),
             Job {
                 key,
-                job_type: "Parse".to_owned(),
+                job_type: new.job_type.to_owned(),
                 raw_config: new.raw_config,
                 source: new.source,
                 kind: JobKind::Live(LiveJob {
@@ -341,14 +411,26 @@ impl AppState {
     }
 
     pub(crate) fn seed(&self, jobs: impl IntoIterator<Item = SeedJob>) -> Vec<String> {
-        let mut store = lock(&self.store);
         let now = SystemTime::now();
-        jobs.into_iter()
-            .map(|seed| {
+        // Results of the other operations are made before the store is
+        // locked: making one may store a document.
+        let jobs: Vec<(String, SeedJob)> = jobs
+            .into_iter()
+            .map(|mut seed| {
                 let id = seed
                     .job_id
                     .clone()
                     .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+                if seed.result.is_none() && seed.status == "Completed" {
+                    let secs = seed.duration.unwrap_or(0.0);
+                    seed.result = crate::ops::seeded_response(self, &seed.job_type, &id, secs);
+                }
+                (id, seed)
+            })
+            .collect();
+        let mut store = lock(&self.store);
+        jobs.into_iter()
+            .map(|(id, seed)| {
                 let key = store.next_key(seed.created_at.unwrap_or(now));
                 let job = Job {
                     key,
@@ -494,7 +576,7 @@ impl Job {
 impl LiveJob {
     fn view(&self, id: &str, now: Instant) -> JobView {
         let secs = self.duration.as_secs_f64();
-        let pages = self.outcome.as_ref().ok().map(|(_, p)| *p);
+        let pages = self.outcome.as_ref().ok().map(|f| f.pages);
         if let Some(progress) = self.cancelled_at_progress {
             return JobView {
                 status: "Cancelled".to_owned(),
@@ -521,13 +603,13 @@ impl LiveJob {
             };
         }
         match &self.outcome {
-            Ok((result, pages)) => JobView {
+            Ok(finished) => JobView {
                 status: "Completed".to_owned(),
                 progress: Some(100.0),
                 reason: None,
-                result: Some(results::parse_response(id, secs, *pages, result.clone())),
-                num_pages: Some(*pages),
-                total_pages: Some(*pages),
+                result: Some(finished.stamp(id, secs)),
+                num_pages: Some(finished.pages),
+                total_pages: Some(finished.pages),
                 duration: Some(secs),
             },
             Err(reason) => JobView {
