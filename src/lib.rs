@@ -78,10 +78,12 @@ macro_rules! into_future {
     };
 }
 
+pub mod api;
 mod client;
 mod error;
 mod generated;
 pub mod job;
+mod job_result;
 pub mod pagination;
 pub mod parse;
 mod result;
@@ -109,11 +111,14 @@ pub use upload::{Document, Upload};
 #[cfg(feature = "bench-internals")]
 #[doc(hidden)]
 pub mod __bench {
-    use crate::{transport::RequestOptions, types::Job, Reducto};
+    use crate::{transport::RequestOptions, types::EnhancedAsyncJobResponse, Reducto};
 
     /// `GET /job/{id}` through the generated client (with the crate's exec
     /// hook: key, retries, body limit) but none of the handwritten layer.
-    pub async fn generated_get_job(client: &Reducto, job_id: &str) -> Result<Job, String> {
+    pub async fn generated_get_job(
+        client: &Reducto,
+        job_id: &str,
+    ) -> Result<EnhancedAsyncJobResponse, String> {
         let call = client.call(&RequestOptions::default());
         call.api()
             .retrieve_parse_job_job_id_get(job_id)

@@ -43,7 +43,16 @@ impl DocumentInput {
         DocumentInput::Url(format!("jobid://{}", job_id.as_ref()))
     }
 
-    fn validate(&self) -> Result<()> {
+    /// The input as the request's JSON.
+    pub(crate) fn to_json(&self) -> serde_json::Value {
+        match self {
+            DocumentInput::Url(url) => url.clone().into(),
+            DocumentInput::Urls(urls) => urls.clone().into(),
+            DocumentInput::Upload(upload) => serde_json::json!(upload),
+        }
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
         let empty = match self {
             DocumentInput::Url(url) => url.trim().is_empty(),
             DocumentInput::Urls(urls) => {
@@ -403,6 +412,20 @@ into_future!(ParseRun => ParseResponse);
 into_future!(ParseRunJob => AsyncParseResponse);
 
 impl ParseResponse {
+    /// This parse as another operation's input (`jobid://<job_id>`): extract,
+    /// split or classify it without parsing the document again.
+    ///
+    /// ```no_run
+    /// # async fn run(client: reducto::Reducto) -> Result<(), reducto::Error> {
+    /// let parsed = client.parse().run("https://example.com/a.pdf").await?;
+    /// let kind = client.classify().run(parsed.reuse()).categories(["invoice", "receipt"]).await?;
+    /// # let _ = kind;
+    /// # Ok(()) }
+    /// ```
+    pub fn reuse(&self) -> DocumentInput {
+        DocumentInput::job(&self.job_id)
+    }
+
     /// The chunks, when the result is inline; `None` for a URL result (see
     /// [`url_result`](Self::url_result)).
     pub fn chunks(&self) -> Option<&[ParseChunk]> {

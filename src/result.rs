@@ -8,7 +8,6 @@
 use crate::{
     error::{Error, Result},
     parse::Parse,
-    transport::RequestOptions,
     types::{FullResult, Job, JobResult, ParseChunk, ParseResponse, ParseResult},
 };
 
@@ -75,17 +74,7 @@ impl<'a> Parse<'a> {
                 ))
             }
         };
-        let parsed = reqwest::Url::parse(&url)
-            .map_err(|e| Error::invalid("url", format!("result URL {url:?}: {e}")))?;
-        let call = self.client().call(&RequestOptions::default()).without_key();
-        let request = call
-            .shared()
-            .http
-            .get(parsed)
-            .build()
-            .map_err(Error::from_transport)?;
-        let response = call.execute("fetch_result", request).await?;
-        match crate::transport::decode_json::<Stored>(response).await? {
+        match crate::api::fetch_url::<Stored>(self.client(), &url).await? {
             Stored::Full(full) => Ok(full),
             Stored::Chunks(chunks) => Ok(FullResult {
                 chunks,
