@@ -14,43 +14,20 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{fetch_result, result_of_kind, BoxFuture, Operation, Request, Run, RunJob};
+use super::{
+    entry_point, fetch_result, require_items, result_of_kind, BoxFuture, Operation, Request,
+};
 use crate::{
     error::{Error, Result},
     types::{ClassifyConfigModel, ClassifyResponse, ClassifyResponseResult},
-    DocumentInput, Reducto,
+    Reducto,
 };
 
-/// Classification calls: `client.classify()`.
-#[derive(Debug, Clone)]
-pub struct Classifies {
-    client: Reducto,
-}
-
-impl Classifies {
-    pub(crate) fn new(client: &Reducto) -> Self {
-        Classifies {
-            client: client.clone(),
-        }
-    }
-
-    /// Classifies synchronously (`POST /classify`); add categories with
+entry_point! {
+    /// Classification calls: `client.classify()`; add categories with
     /// [`category`](Request::category) or [`categories`](Request::categories).
-    pub fn run(&self, input: impl Into<DocumentInput>) -> Run<Classify> {
-        Request::new(&self.client, input.into())
-    }
-
-    /// Starts a classification job (`POST /classify_async`).
-    pub fn run_job(&self, input: impl Into<DocumentInput>) -> RunJob<Classify> {
-        Request::new(&self.client, input.into())
-    }
+    Classifies => Classify, "classify"
 }
-
-/// The classify operation.
-#[derive(Debug)]
-pub struct Classify;
-
-impl super::sealed::Sealed for Classify {}
 
 /// A classification: the category picked, and the whole response.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,13 +45,11 @@ impl Operation for Classify {
     const NAME: &'static str = "classify";
 
     fn prepare(body: &mut Map<String, Value>) -> Result<()> {
-        match body.get("classification_schema") {
-            Some(Value::Array(categories)) if !categories.is_empty() => Ok(()),
-            _ => Err(Error::invalid(
-                "classification_schema",
-                "a classification needs categories: call .category(name, criteria)",
-            )),
-        }
+        require_items(
+            body,
+            "classification_schema",
+            "a classification needs categories: call .category(name, criteria)",
+        )
     }
 
     result_of_kind!(ClassifyResponse);

@@ -9,50 +9,17 @@
 //! # Ok(()) }
 //! ```
 
-use super::{result_of_kind, BoxFuture, Operation, Request, Run, RunJob};
+use super::{entry_point, ready, result_of_kind, BoxFuture, Operation, Request};
 use crate::{
     types::{EditOptions, EditResponse, EditWidget},
-    DocumentInput, Reducto,
+    Reducto,
 };
 
-/// Edit calls: `client.edit()`.
-#[derive(Debug, Clone)]
-pub struct Edits {
-    client: Reducto,
+entry_point! {
+    /// Edit calls: `client.edit()`: `run(document, instructions)` (one
+    /// document, not a list) and `run_job(document, instructions)`.
+    Edits => Edit, "edit", instructions => "edit_instructions"
 }
-
-impl Edits {
-    pub(crate) fn new(client: &Reducto) -> Self {
-        Edits {
-            client: client.clone(),
-        }
-    }
-
-    /// Edits synchronously (`POST /edit`): `document` (one; not a list)
-    /// changed as `instructions` say.
-    pub fn run(
-        &self,
-        document: impl Into<DocumentInput>,
-        instructions: impl Into<String>,
-    ) -> Run<Edit> {
-        Request::new(&self.client, document.into()).set(&["edit_instructions"], instructions.into())
-    }
-
-    /// Starts an edit job (`POST /edit_async`).
-    pub fn run_job(
-        &self,
-        document: impl Into<DocumentInput>,
-        instructions: impl Into<String>,
-    ) -> RunJob<Edit> {
-        Request::new(&self.client, document.into()).set(&["edit_instructions"], instructions.into())
-    }
-}
-
-/// The edit operation.
-#[derive(Debug)]
-pub struct Edit;
-
-impl super::sealed::Sealed for Edit {}
 
 impl Operation for Edit {
     type Output = EditResponse;
@@ -66,7 +33,7 @@ impl Operation for Edit {
 
     fn finish(_client: Reducto, response: EditResponse) -> BoxFuture<EditResponse> {
         // The edited document is binary, at `document_url`: not fetched.
-        Box::pin(async move { Ok(response) })
+        ready(response)
     }
 }
 

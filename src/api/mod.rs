@@ -109,6 +109,81 @@ macro_rules! result_of_kind {
 }
 pub(crate) use result_of_kind;
 
+/// Declares an operation's entry point (`client.split()`): a handle with
+/// `run` (the synchronous endpoint) and `run_job` (the `_async` one), each
+/// taking the document and, for some operations, one required string
+/// written to a body field (edit's instructions, pipeline's id).
+macro_rules! entry_point {
+    (
+        $(#[$meta:meta])*
+        $name:ident => $op:ident, $path:literal $(, $arg:ident => $field:literal)?
+    ) => {
+        #[doc = concat!("The ", $path, " operation (a [`Request`](crate::api::Request) type parameter).")]
+        #[derive(Debug)]
+        pub struct $op;
+
+        impl $crate::api::sealed::Sealed for $op {}
+
+        $(#[$meta])*
+        #[derive(Debug, Clone)]
+        pub struct $name {
+            client: $crate::Reducto,
+        }
+
+        impl $name {
+            pub(crate) fn new(client: &$crate::Reducto) -> Self {
+                $name { client: client.clone() }
+            }
+
+            fn request<M>(
+                &self,
+                input: impl Into<$crate::DocumentInput>,
+                $($arg: impl Into<String>,)?
+            ) -> $crate::api::Request<$op, M> {
+                let request = $crate::api::Request::new(&self.client, input.into());
+                $(let request = request.set(&[$field], $arg.into());)?
+                request
+            }
+
+            #[doc = concat!("Runs synchronously (`POST /", $path, "`); await it for the result.")]
+            pub fn run(
+                &self,
+                input: impl Into<$crate::DocumentInput>,
+                $($arg: impl Into<String>,)?
+            ) -> $crate::api::Run<$op> {
+                self.request(input, $($arg)?)
+            }
+
+            #[doc = concat!("Starts a job (`POST /", $path, "_async`); await it for the job's id, or `.wait()` for its result.")]
+            pub fn run_job(
+                &self,
+                input: impl Into<$crate::DocumentInput>,
+                $($arg: impl Into<String>,)?
+            ) -> $crate::api::RunJob<$op> {
+                self.request(input, $($arg)?)
+            }
+        }
+    };
+}
+pub(crate) use entry_point;
+
+/// Refuses a body whose list `field` is missing or empty.
+pub(crate) fn require_items(
+    body: &Map<String, Value>,
+    field: &'static str,
+    hint: &str,
+) -> Result<()> {
+    match body.get(field) {
+        Some(Value::Array(items)) if !items.is_empty() => Ok(()),
+        _ => Err(Error::invalid(field, hint.to_owned())),
+    }
+}
+
+/// An already finished result, as a [`BoxFuture`].
+pub(crate) fn ready<T: Send + 'static>(value: T) -> BoxFuture<T> {
+    Box::pin(std::future::ready(Ok(value)))
+}
+
 /// [`Request`]'s mode: the synchronous endpoint.
 #[derive(Debug, Clone, Copy)]
 pub struct Immediate;

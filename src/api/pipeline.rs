@@ -8,46 +8,14 @@
 //! # Ok(()) }
 //! ```
 
-use super::{result_of_kind, BoxFuture, Operation, Request, Run, RunJob};
-use crate::{types::PipelineResponse, DocumentInput, Reducto};
+use super::{entry_point, ready, result_of_kind, BoxFuture, Operation, Request};
+use crate::{types::PipelineResponse, Reducto};
 
-/// Pipeline calls: `client.pipeline()`.
-#[derive(Debug, Clone)]
-pub struct Pipelines {
-    client: Reducto,
+entry_point! {
+    /// Pipeline calls: `client.pipeline()`: `run(input, pipeline_id)` and
+    /// `run_job(input, pipeline_id)`.
+    Pipelines => Pipeline, "pipeline", pipeline_id => "pipeline_id"
 }
-
-impl Pipelines {
-    pub(crate) fn new(client: &Reducto) -> Self {
-        Pipelines {
-            client: client.clone(),
-        }
-    }
-
-    /// Runs pipeline `pipeline_id` synchronously (`POST /pipeline`).
-    pub fn run(
-        &self,
-        input: impl Into<DocumentInput>,
-        pipeline_id: impl Into<String>,
-    ) -> Run<Pipeline> {
-        Request::new(&self.client, input.into()).set(&["pipeline_id"], pipeline_id.into())
-    }
-
-    /// Starts pipeline `pipeline_id` as a job (`POST /pipeline_async`).
-    pub fn run_job(
-        &self,
-        input: impl Into<DocumentInput>,
-        pipeline_id: impl Into<String>,
-    ) -> RunJob<Pipeline> {
-        Request::new(&self.client, input.into()).set(&["pipeline_id"], pipeline_id.into())
-    }
-}
-
-/// The pipeline operation.
-#[derive(Debug)]
-pub struct Pipeline;
-
-impl super::sealed::Sealed for Pipeline {}
 
 impl Operation for Pipeline {
     type Output = PipelineResponse;
@@ -57,7 +25,7 @@ impl Operation for Pipeline {
     result_of_kind!(PipelineResponse);
 
     fn finish(_client: Reducto, response: PipelineResponse) -> BoxFuture<PipelineResponse> {
-        Box::pin(async move { Ok(response) })
+        ready(response)
     }
 }
 

@@ -15,43 +15,20 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{fetch_result, result_of_kind, BoxFuture, Operation, Request, Run, RunJob};
+use super::{
+    entry_point, fetch_result, require_items, result_of_kind, BoxFuture, Operation, Request,
+};
 use crate::{
-    error::{Error, Result},
+    error::Result,
     types::{SplitResponse, SplitResponseResult, SplitSettings},
-    DocumentInput, Reducto,
+    Reducto,
 };
 
-/// Split calls: `client.split()`.
-#[derive(Debug, Clone)]
-pub struct Splits {
-    client: Reducto,
-}
-
-impl Splits {
-    pub(crate) fn new(client: &Reducto) -> Self {
-        Splits {
-            client: client.clone(),
-        }
-    }
-
-    /// Splits synchronously (`POST /split`); add categories with
+entry_point! {
+    /// Split calls: `client.split()`; add categories with
     /// [`category`](Request::category).
-    pub fn run(&self, input: impl Into<DocumentInput>) -> Run<Split> {
-        Request::new(&self.client, input.into())
-    }
-
-    /// Starts a split job (`POST /split_async`).
-    pub fn run_job(&self, input: impl Into<DocumentInput>) -> RunJob<Split> {
-        Request::new(&self.client, input.into())
-    }
+    Splits => Split, "split"
 }
-
-/// The split operation.
-#[derive(Debug)]
-pub struct Split;
-
-impl super::sealed::Sealed for Split {}
 
 impl Operation for Split {
     type Output = SplitResponse;
@@ -59,13 +36,11 @@ impl Operation for Split {
     const NAME: &'static str = "split";
 
     fn prepare(body: &mut Map<String, Value>) -> Result<()> {
-        match body.get("split_description") {
-            Some(Value::Array(categories)) if !categories.is_empty() => Ok(()),
-            _ => Err(Error::invalid(
-                "split_description",
-                "a split needs at least one category: call .category(name, description)",
-            )),
-        }
+        require_items(
+            body,
+            "split_description",
+            "a split needs at least one category: call .category(name, description)",
+        )
     }
 
     result_of_kind!(SplitResponse);
