@@ -43,9 +43,9 @@ impl<'a> Jobs<'a> {
 
     /// Deletes a job and its result (`DELETE /job/{id}`); it is gone from
     /// `get`, `get_all` and `jobid://` afterwards.
-    pub fn delete(&self, job_id: impl Into<String>) -> DeleteJob<'a> {
+    pub fn delete(&self, job_id: impl Into<String>) -> DeleteJob {
         DeleteJob {
-            client: self.client,
+            client: self.client.clone(),
             job_id: job_id.into(),
             include_persisted: None,
             request: RequestOptions::default(),
@@ -147,14 +147,14 @@ into_future!(CancelJob => serde_json::Value);
 /// `DELETE /job/{id}`, ready to send.
 #[must_use = "a request does nothing until awaited"]
 #[derive(Debug, Clone)]
-pub struct DeleteJob<'a> {
-    client: &'a Reducto,
+pub struct DeleteJob {
+    client: Reducto,
     job_id: String,
     include_persisted: Option<bool>,
     request: RequestOptions,
 }
 
-impl<'a> DeleteJob<'a> {
+impl DeleteJob {
     /// Delete the job's persisted copies too (`include_persisted`).
     pub fn include_persisted(mut self, on: bool) -> Self {
         self.include_persisted = Some(on);
@@ -172,7 +172,7 @@ impl<'a> DeleteJob<'a> {
             .into_iter()
             .collect();
         crate::api::send_json_query(
-            self.client,
+            &self.client,
             &self.request,
             reqwest::Method::DELETE,
             &["job", &self.job_id],
@@ -184,7 +184,13 @@ impl<'a> DeleteJob<'a> {
     }
 }
 
-into_future!(DeleteJob => DeleteJobResponse);
+impl std::future::IntoFuture for DeleteJob {
+    type Output = Result<DeleteJobResponse>;
+    type IntoFuture = crate::api::BoxFuture<DeleteJobResponse>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}
 
 /// The query of a `GET /jobs` listing, carried to every page.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -83,6 +83,18 @@ async fn upload(client: &Reducto, name: &str, text: &str) -> reducto::types::Upl
         .expect("upload")
 }
 
+/// An error and its causes, as one line (whichever level says what).
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// The JSON body that created job `job_id`, as the server stored it.
 async fn body_of(client: &Reducto, job_id: &str) -> Value {
     let job = client.job().get(job_id).await.expect("the job");
@@ -151,7 +163,7 @@ async fn a_value_the_type_cannot_hold_is_a_clear_error() {
     let (_server, client) = fast().await;
     let invoice = upload(&client, "invoice.md", INVOICE).await;
     let err = client.extract().run::<Wrong>(&invoice).await.unwrap_err();
-    let text = err.to_string();
+    let text = chain(&err);
     assert!(matches!(err, Error::Decode(_)), "{err:?}");
     assert!(text.contains("at result[0].number"), "{text}");
     // The mock reads the number's digits: what came, and what was expected.

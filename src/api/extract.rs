@@ -328,8 +328,12 @@ mod tests {
     #[test]
     fn a_value_the_type_cannot_hold_names_path_expectation_and_value() {
         let err = decode_value::<Small>(json!([{"total": 1.0, "lines": [{"amount": "ten"}]}]))
-            .unwrap_err()
-            .to_string();
+            .unwrap_err();
+        let Error::Decode(decode) = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(decode.path.as_deref(), Some("result[0].lines[0].amount"));
+        let err = format!("{err} {}", decode.source);
         assert!(err.contains("at result[0].lines[0].amount"), "{err}");
         assert!(
             err.contains("invalid type: string \"ten\", expected f64"),
