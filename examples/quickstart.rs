@@ -86,8 +86,8 @@ async fn main() -> Result<(), Error> {
     let done = client.parse().run_job(&upload).wait_with(quick).await?;
     let result = client.parse().full_result(&done).await?;
     println!(
-        "Waited for a second job: {:?}, {} chunks",
-        done.status,
+        "Waited for a second job: {}, {} chunks",
+        done.job_id,
         result.chunks.len()
     );
 

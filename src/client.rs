@@ -7,7 +7,7 @@ use reqwest::header::HeaderValue;
 use crate::{
     error::{Error, Result},
     job::Jobs,
-    parse::Parse,
+    parse::Parses,
     retry::RetryPolicy,
     transport::{CallContext, RequestOptions, Shared},
     types::DeleteUploadResponse,
@@ -102,8 +102,8 @@ impl Reducto {
     }
 
     /// Parsing: `run` (synchronous) and `run_job` (asynchronous).
-    pub fn parse(&self) -> Parse<'_> {
-        Parse::new(self)
+    pub fn parse(&self) -> Parses {
+        Parses::new(self)
     }
 
     /// Jobs: `get`, `cancel`, `get_all`, streams and waiting.

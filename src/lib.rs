@@ -1,11 +1,14 @@
 //! An async Rust client for [Reducto](https://reducto.ai), the
-//! document-processing API: upload a document, parse it synchronously or as
-//! an async job, then get, cancel, list and wait for jobs.
+//! document-processing API: upload a document; parse, extract, split,
+//! classify or edit it, or run a pipeline on it, synchronously or as an async
+//! job; then get, cancel, delete, list and wait for jobs.
 //!
 //! Calls mirror the official SDKs' names (`client.upload`, `client.parse.run`,
-//! `client.parse.run_job`, `client.job.get`, `client.job.cancel`,
-//! `client.job.get_all`, `client.api_version`), so Reducto's documentation
-//! translates line for line.
+//! `client.extract.run_job`, `client.job.get`, `client.job.delete`,
+//! `client.job.get_all`, `client.delete_upload`, `client.api_version`), so
+//! Reducto's documentation translates line for line. Every document
+//! operation has the one shape described in [`api`]; extraction can fill a
+//! Rust type ([`api::extract`]).
 //!
 //! ```no_run
 //! use reducto::{Reducto, JobStatus};

@@ -1,15 +1,13 @@
 //! `POST /parse` and `POST /parse_async`: turning a document into chunks.
 
 use crate::{
+    api::{entry_point, ready, result_of_kind, BoxFuture, Operation, Request},
     error::{Error, Result},
-    transport::RequestOptions,
     types::{
-        AsyncParseConfig, AsyncParseConfigInput, AsyncParseResponse, Chunking, ChunkingChunkMode,
-        ConfigV3AsyncConfig, Enhance, Formatting, FormattingTableOutputFormat, PageRange,
-        ParseChunk, ParseParsePostBody, ParseResponse, ParseResponseResult, QueuePriority,
+        AsyncParseConfigInput, Chunking, ChunkingChunkMode, Enhance, Formatting,
+        FormattingTableOutputFormat, PageRange, ParseChunk, ParseResponse, ParseResponseResult,
         Retrieval, Settings, SettingsExtractionMode, SettingsOcrSystem, SettingsPageRange,
-        SettingsReturnImagesItem, Spreadsheet, SyncParseConfig, SyncParseConfigInput,
-        UploadResponse, UrlResult,
+        SettingsReturnImagesItem, Spreadsheet, SyncParseConfigInput, UploadResponse, UrlResult,
     },
     Reducto,
 };
@@ -253,163 +251,48 @@ impl ParseOptions {
     }
 }
 
-/// Parsing calls: `client.parse()`.
-#[derive(Debug, Clone, Copy)]
-pub struct Parse<'a> {
-    client: &'a Reducto,
+entry_point! {
+    /// Parsing calls: `client.parse()`: `run` (synchronous), `run_job`
+    /// (asynchronous), and [`full_result`](Parses::full_result).
+    Parses => Parse, "parse"
 }
 
-impl<'a> Parse<'a> {
-    pub(crate) fn new(client: &'a Reducto) -> Self {
-        Parse { client }
-    }
+impl Operation for Parse {
+    type Output = ParseResponse;
+    type Response = ParseResponse;
+    const NAME: &'static str = "parse";
+    const QUEUE_PRIORITY: bool = true;
 
-    pub(crate) fn client(&self) -> &'a Reducto {
-        self.client
-    }
+    result_of_kind!(ParseResponse);
 
-    /// Parses synchronously (`POST /parse`): resolves once the document is
-    /// parsed, which can take minutes for large documents.
-    pub fn run(&self, input: impl Into<DocumentInput>) -> ParseRun<'a> {
-        ParseRun {
-            client: self.client,
-            input: input.into(),
-            options: ParseOptions::default(),
-            request: RequestOptions::default(),
+    // A URL result stays one: `full_result` fetches it when wanted.
+    fn finish(_client: Reducto, response: ParseResponse) -> BoxFuture<ParseResponse> {
+        ready(response)
+    }
+}
+
+impl<M> Request<Parse, M> {
+    /// How to parse: each option group that is set is sent, whole.
+    pub fn options(self, options: ParseOptions) -> Self {
+        let ParseOptions {
+            enhance,
+            retrieval,
+            formatting,
+            spreadsheet,
+            settings,
+        } = options;
+        let mut request = self;
+        macro_rules! group {
+            ($($field:ident),*) => {$(
+                if let Some(group) = $field {
+                    request = request.set_group(stringify!($field), group);
+                }
+            )*};
         }
-    }
-
-    /// Starts an asynchronous parse job (`POST /parse_async`) and resolves
-    /// to its id at once.
-    pub fn run_job(&self, input: impl Into<DocumentInput>) -> ParseRunJob<'a> {
-        ParseRunJob {
-            client: self.client,
-            input: input.into(),
-            options: ParseOptions::default(),
-            asynchronous: None,
-            queue_priority: None,
-            request: RequestOptions::default(),
-        }
+        group!(enhance, retrieval, formatting, spreadsheet, settings);
+        request
     }
 }
-
-/// A synchronous parse, ready to send: await it, or set options first.
-#[must_use = "a parse does nothing until awaited"]
-#[derive(Debug, Clone)]
-pub struct ParseRun<'a> {
-    client: &'a Reducto,
-    input: DocumentInput,
-    options: ParseOptions,
-    request: RequestOptions,
-}
-
-impl<'a> ParseRun<'a> {
-    /// How to parse.
-    pub fn options(mut self, options: ParseOptions) -> Self {
-        self.options = options;
-        self
-    }
-
-    request_options!(request);
-
-    /// Sends the request.
-    pub async fn send(self) -> Result<ParseResponse> {
-        self.input.validate()?;
-        let o = self.options;
-        let body = ParseParsePostBody::SyncParseConfig(SyncParseConfig {
-            input: self.input.into(),
-            enhance: o.enhance,
-            retrieval: o.retrieval,
-            formatting: o.formatting,
-            spreadsheet: o.spreadsheet,
-            settings: o.settings,
-        });
-        // Written by hand rather than through the generated call: its
-        // response is the untagged union ParseResponse | AsyncParseResponse,
-        // and any object with a job_id matches the second, so a parse result
-        // that fails to decode would be mistaken for a job id and the real
-        // decode error lost. `run` never sends an async config, so the answer
-        // is a ParseResponse, decoded directly (body kept on failure).
-        let call = self.client.call(&self.request);
-        let request = call
-            .shared()
-            .http
-            .post(format!("{}/parse", call.shared().base_url))
-            .header(reqwest::header::ACCEPT, "application/json")
-            .json(&body)
-            .build()
-            .map_err(Error::from_transport)?;
-        let response = call.execute("parse_parse_post", request).await?;
-        crate::transport::decode_json(response).await
-    }
-}
-
-/// An asynchronous parse job, ready to start: await it, or set options first.
-#[must_use = "a parse job is not started until awaited"]
-#[derive(Debug, Clone)]
-pub struct ParseRunJob<'a> {
-    client: &'a Reducto,
-    input: DocumentInput,
-    options: ParseOptions,
-    asynchronous: Option<ConfigV3AsyncConfig>,
-    queue_priority: Option<QueuePriority>,
-    request: RequestOptions,
-}
-
-impl<'a> ParseRunJob<'a> {
-    /// How to parse.
-    pub fn options(mut self, options: ParseOptions) -> Self {
-        self.options = options;
-        self
-    }
-
-    /// Priority, webhook and metadata of the job.
-    pub fn async_config(mut self, config: ConfigV3AsyncConfig) -> Self {
-        self.asynchronous = Some(config);
-        self
-    }
-
-    /// `batch` for work that can wait for spare capacity (default `auto`).
-    pub fn queue_priority(mut self, priority: QueuePriority) -> Self {
-        self.queue_priority = Some(priority);
-        self
-    }
-
-    request_options!(request);
-
-    pub(crate) fn client(&self) -> &'a Reducto {
-        self.client
-    }
-
-    fn body(&self) -> AsyncParseConfig {
-        let o = self.options.clone();
-        AsyncParseConfig {
-            input: self.input.clone().into(),
-            async_: self.asynchronous.clone(),
-            queue_priority: self.queue_priority,
-            enhance: o.enhance,
-            retrieval: o.retrieval,
-            formatting: o.formatting,
-            spreadsheet: o.spreadsheet,
-            settings: o.settings,
-        }
-    }
-
-    /// Starts the job.
-    pub async fn send(self) -> Result<AsyncParseResponse> {
-        self.input.validate()?;
-        let body = self.body();
-        let call = self.client.call(&self.request);
-        match call.api().async_parse_parse_async_post(&body).await {
-            Ok(value) => Ok(value.into_inner()),
-            Err(e) => Err(call.error(e).await),
-        }
-    }
-}
-
-into_future!(ParseRun => ParseResponse);
-
-into_future!(ParseRunJob => AsyncParseResponse);
 
 impl ParseResponse {
     /// This parse as another operation's input (`jobid://<job_id>`): extract,

@@ -7,7 +7,7 @@
 
 use crate::{
     error::{Error, Result},
-    parse::Parse,
+    parse::Parses,
     types::{FullResult, Job, JobResult, ParseChunk, ParseResponse, ParseResult},
 };
 
@@ -53,7 +53,7 @@ enum Stored {
     Chunks(Vec<ParseChunk>),
 }
 
-impl<'a> Parse<'a> {
+impl Parses {
     /// The full result, fetched from its URL when Reducto did not inline it.
     ///
     /// ```no_run

@@ -45,7 +45,7 @@ pub mod split;
 /// The future a request resolves through.
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'static>>;
 
-mod sealed {
+pub(crate) mod sealed {
     pub trait Sealed {}
 }
 
@@ -133,6 +133,11 @@ macro_rules! entry_point {
         impl $name {
             pub(crate) fn new(client: &$crate::Reducto) -> Self {
                 $name { client: client.clone() }
+            }
+
+            #[allow(dead_code)] // not every entry point has extra methods
+            pub(crate) fn client(&self) -> &$crate::Reducto {
+                &self.client
             }
 
             fn request<M>(
@@ -472,6 +477,11 @@ impl<Op: Operation> Request<Op, Queued> {
     pub async fn wait(self) -> Result<Op::Output> {
         self.send().await?.wait().await
     }
+
+    /// Starts the job and waits for its result on this schedule.
+    pub async fn wait_with(self, policy: crate::PollPolicy) -> Result<Op::Output> {
+        self.send().await?.wait_with(policy).await
+    }
 }
 
 impl<Op: Operation> IntoFuture for Request<Op, Queued> {
@@ -584,6 +594,12 @@ pub(crate) async fn send_json_query<T: DeserializeOwned>(
     }
     let request = builder.build().map_err(Error::from_transport)?;
     let response = call.execute(operation, request).await?;
+    // The spec's successes carry JSON (200; 202 for a deletion); any other
+    // status, a bodiless 204 included, is an error with its body, as for
+    // the generated calls.
+    if !(200..=202).contains(&response.status().as_u16()) {
+        return Err(crate::transport::error_from_response(response).await);
+    }
     crate::transport::decode_json(response).await
 }
 
