@@ -138,17 +138,24 @@ async fn typed_extraction_as_a_job_with_citations_and_reuse() {
         .extract()
         .run_job::<Invoice>(parsed.reuse())
         .citations(true)
+        .deep_extract(true)
         .priority(true)
         .await
         .unwrap();
     let body = body_of(&client, &started.job_id).await;
     let extracted = started.wait().await.unwrap();
     assert_eq!(extracted.value, expected_invoice());
+    // The invoice has no purchase order: not every value was found, so the
+    // mock's deep extract says "low".
+    assert_eq!(extracted.confidence(), Some("low"));
     let cited = extracted.citations.expect("citations kept");
     assert!(cited["number"]["citations"].is_array(), "{cited}");
 
     assert_eq!(body["input"], format!("jobid://{}", parsed.job_id));
-    assert_eq!(body["settings"], json!({"citations": {"enabled": true}}));
+    assert_eq!(
+        body["settings"],
+        json!({"citations": {"enabled": true}, "deep_extract": true})
+    );
     assert_eq!(body["async"], json!({"priority": true}));
 }
 
@@ -418,4 +425,68 @@ async fn deleting_jobs_and_uploads_and_the_webhook_portal() {
 
     let portal = client.configure_webhook().await.unwrap();
     assert!(portal.starts_with("http"), "{portal}");
+}
+
+#[tokio::test]
+async fn any_jobs_url_results_resolve_by_kind() {
+    let (server, client) = fast().await;
+    let packet = upload(&client, "packet.txt", PACKET).await;
+    let split = client
+        .split()
+        .run_job(&packet)
+        .category("receipt", "receipt payment")
+        .force_url_result(true)
+        .await
+        .unwrap();
+    let classify = client
+        .classify()
+        .run_job(&packet)
+        .categories(["receipt", "invoice"])
+        .force_url_result(true)
+        .await
+        .unwrap();
+    let extract = client
+        .extract()
+        .run_job::<Invoice>(&packet)
+        .force_url_result(true)
+        .await
+        .unwrap();
+
+    let result = |id: String| {
+        let client = client.clone();
+        async move { client.job().wait(&id).await.unwrap().result.unwrap() }
+    };
+    let split = result(split.job_id).await;
+    assert!(
+        matches!(&split, JobResult::SplitResponse(s) if matches!(s.result, SplitResponseResult::UrlResult(_))),
+        "{split:?}"
+    );
+    let JobResult::SplitResponse(split) = split.resolve(&client).await.unwrap() else {
+        panic!("the kind changed")
+    };
+    assert!(matches!(split.result, SplitResponseResult::SplitResult(_)));
+
+    let classify = result(classify.job_id)
+        .await
+        .resolve(&client)
+        .await
+        .unwrap();
+    let JobResult::ClassifyResponse(classify) = classify else {
+        panic!("{classify:?}")
+    };
+    assert!(matches!(
+        classify.result,
+        reducto::types::ClassifyResponseResult::ClassifyResponseCategory(_)
+    ));
+
+    let extract = result(extract.job_id).await.resolve(&client).await.unwrap();
+    let JobResult::V3ExtractResponse(extract) = extract else {
+        panic!("{extract:?}")
+    };
+    let json = serde_json::to_value(&extract.result).unwrap();
+    assert_eq!(json[0]["number"], "INV-1", "{json}");
+    // Three results fetched, none with the key.
+    let fetched = requests_under(&server, "GET", "/results/");
+    assert_eq!(fetched.len(), 3);
+    assert!(fetched.iter().all(|r| !r.has_header("authorization")));
 }

@@ -119,6 +119,11 @@ impl<M> Request<Classify, M> {
         self.set(&["model"], model)
     }
 
+    /// Always return the result as a URL (fetched for you).
+    pub fn force_url_result(self, on: bool) -> Self {
+        self.set(&["force_url_result"], on)
+    }
+
     /// Only pages `start..=end` (1-based).
     pub fn pages(self, start: i64, end: i64) -> Self {
         self.set(&["page_range"], json!({"start": start, "end": end}))

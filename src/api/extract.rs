@@ -30,7 +30,7 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use super::{fetch_url, BoxFuture, Operation, Request, Run, RunJob};
+use super::{fetch_url, url_of, BoxFuture, Operation, Request, Run, RunJob};
 use crate::{
     error::{DecodeError, Error, Result},
     types::{ExtractSettings, ExtractUsage, JobResult},
@@ -196,6 +196,14 @@ pub struct Extracted<T> {
     pub response: Value,
 }
 
+impl<T> Extracted<T> {
+    /// Deep extract's document-level confidence (`high` or `low`), when
+    /// [`deep_extract`](Request::deep_extract) asked for it.
+    pub fn confidence(&self) -> Option<&str> {
+        self.response.get("confidence").and_then(Value::as_str)
+    }
+}
+
 impl<T: Extractable> Extracted<T> {
     async fn from_response(client: Reducto, mut response: Value) -> Result<Extracted<T>> {
         for field in ["result", "citations"] {
@@ -225,14 +233,6 @@ impl<T: Extractable> Extracted<T> {
             response,
         })
     }
-}
-
-/// The URL of a `{type: "url", url}` result.
-fn url_of(value: Option<&Value>) -> Option<String> {
-    let value = value?;
-    (value.get("type")? == "url")
-        .then(|| value.get("url")?.as_str().map(str::to_owned))
-        .flatten()
 }
 
 /// Replaces every `{"value": v, "citations": [..]}` by `v`; says whether

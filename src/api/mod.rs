@@ -39,6 +39,7 @@ pub mod classify;
 pub mod edit;
 pub mod extract;
 pub mod pipeline;
+mod resolve;
 pub mod schema;
 pub mod split;
 
@@ -617,6 +618,14 @@ pub(crate) async fn fetch_url<T: DeserializeOwned>(client: &Reducto, url: &str) 
         .map_err(Error::from_transport)?;
     let response = call.execute("fetch_result", request).await?;
     crate::transport::decode_json(response).await
+}
+
+/// The URL of a `{type: "url", url}` result.
+pub(crate) fn url_of(value: Option<&Value>) -> Option<String> {
+    let value = value?;
+    (value.get("type")? == "url")
+        .then(|| value.get("url")?.as_str().map(str::to_owned))
+        .flatten()
 }
 
 /// The JSON behind a [`UrlResult`].

@@ -95,6 +95,11 @@ impl<M> Request<Split, M> {
         self.set(&["settings", "allow_page_overlap"], on)
     }
 
+    /// Always return the result as a URL (fetched for you).
+    pub fn force_url_result(self, on: bool) -> Self {
+        self.set(&["settings", "force_url_result"], on)
+    }
+
     /// Every setting at once, as the generated type.
     pub fn settings(self, settings: SplitSettings) -> Self {
         self.set_group("settings", settings)
