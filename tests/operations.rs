@@ -490,3 +490,33 @@ async fn any_jobs_url_results_resolve_by_kind() {
     assert_eq!(fetched.len(), 3);
     assert!(fetched.iter().all(|r| !r.has_header("authorization")));
 }
+
+/// A job whose result breaks its kind's schema: the error names the kind
+/// and the JSON path, not "did not match any variant" of the kinds.
+/// (Unions inside a kind, e.g. a classify result's category-or-URL, are
+/// the generated types' own.)
+#[tokio::test]
+async fn a_malformed_job_result_names_its_kind_and_path() {
+    use wiremock::{matchers::method, Mock, MockServer, ResponseTemplate};
+    let mock = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "status": "Completed", "type": "Classify",
+            "result": {"response_type": "classify", "job_id": 7,
+                       "result": {"category": "invoice"}}
+        })))
+        .mount(&mock)
+        .await;
+    let client = builder_for(&mock.uri()).build().unwrap();
+    let err = client.job().get("c1").await.unwrap_err();
+    let Error::Decode(decode) = &err else {
+        panic!("{err:?}")
+    };
+    let text = chain(&err);
+    assert_eq!(decode.path.as_deref(), Some("."), "{text}");
+    assert!(
+        text.contains("the classify result at result.job_id: invalid type: integer `7`"),
+        "{text}"
+    );
+    assert!(!text.contains("did not match any variant"), "{text}");
+}
