@@ -4,10 +4,10 @@ use crate::{
     api::{entry_point, ready, result_of_kind, BoxFuture, Operation, Request},
     error::{Error, Result},
     types::{
-        AsyncParseConfigInput, Chunking, ChunkingChunkMode, Enhance, Formatting,
-        FormattingTableOutputFormat, PageRange, ParseChunk, ParseResponse, ParseResponseResult,
-        Retrieval, Settings, SettingsExtractionMode, SettingsOcrSystem, SettingsPageRange,
-        SettingsReturnImagesItem, Spreadsheet, SyncParseConfigInput, UploadResponse, UrlResult,
+        Chunking, ChunkingChunkMode, Enhance, Formatting, FormattingTableOutputFormat, PageRange,
+        ParseChunk, ParseResponse, ParseResponseResult, Retrieval, Settings,
+        SettingsExtractionMode, SettingsOcrSystem, SettingsPageRange, SettingsReturnImagesItem,
+        Spreadsheet, UploadResponse, UrlResult,
     },
     Reducto,
 };
@@ -93,25 +93,6 @@ impl From<UploadResponse> for DocumentInput {
 impl From<&UploadResponse> for DocumentInput {
     fn from(upload: &UploadResponse) -> Self {
         DocumentInput::Upload(upload.clone())
-    }
-}
-
-impl From<DocumentInput> for SyncParseConfigInput {
-    fn from(input: DocumentInput) -> Self {
-        match input {
-            DocumentInput::Url(url) => SyncParseConfigInput::String(url),
-            DocumentInput::Urls(urls) => SyncParseConfigInput::Array(urls),
-            DocumentInput::Upload(upload) => SyncParseConfigInput::UploadResponse(upload),
-        }
-    }
-}
-impl From<DocumentInput> for AsyncParseConfigInput {
-    fn from(input: DocumentInput) -> Self {
-        match input {
-            DocumentInput::Url(url) => AsyncParseConfigInput::String(url),
-            DocumentInput::Urls(urls) => AsyncParseConfigInput::Array(urls),
-            DocumentInput::Upload(upload) => AsyncParseConfigInput::UploadResponse(upload),
-        }
     }
 }
 

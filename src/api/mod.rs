@@ -635,3 +635,32 @@ pub(crate) async fn fetch_result<T: DeserializeOwned>(
 ) -> Result<T> {
     fetch_url(client, &url.url).await
 }
+
+#[cfg(test)]
+mod tests {
+    use std::future::IntoFuture;
+
+    use crate::Reducto;
+
+    fn send_static<T: Send + 'static>(_: &T) {}
+
+    /// Builders own the client, and every future can be spawned.
+    #[test]
+    fn requests_and_their_futures_are_send_and_static() {
+        let client = Reducto::builder()
+            .read_env(false)
+            .api_key("k")
+            .base_url("http://127.0.0.1:9")
+            .build()
+            .unwrap();
+        let run = client.extract().run::<serde_json::Value>("https://a");
+        send_static(&run);
+        send_static(&run.into_future());
+        let job = client.split().run_job("https://a").category("a", "b");
+        send_static(&job.clone().into_future());
+        send_static(&job.wait());
+        send_static(&client.parse().run("https://a").into_future());
+        send_static(&client.job().delete("id").into_future());
+        drop(client);
+    }
+}
