@@ -5,9 +5,11 @@
 //! server (started in-process); with `REDUCTO_API_KEY` set it runs against
 //! the real service instead (and spends credits).
 
-use reducto::{Error, Reducto};
+use reducto::Error;
 use schemars::JsonSchema;
 use serde::Deserialize;
+
+mod support;
 
 const DOCUMENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/invoice.md");
 
@@ -44,21 +46,7 @@ struct Line {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     // Keep the local server alive for the whole run.
-    let (client, _local_server) = if std::env::var_os(reducto::API_KEY_ENV).is_some() {
-        (Reducto::from_env()?, None)
-    } else {
-        let server = reducto_mock::Server::builder()
-            .start()
-            .await
-            .map_err(|e| Error::Config(format!("starting the local server: {e}")))?;
-        let client = Reducto::builder()
-            .read_env(false)
-            .api_key("local-test-key")
-            .base_url(server.url())
-            .build()?;
-        println!("REDUCTO_API_KEY is not set: using the local Reducto server");
-        (client, Some(server))
-    };
+    let (client, _local_server) = support::client(reducto_mock::Server::builder()).await?;
 
     let schema = reducto::api::schema::extraction_schema::<Invoice>()?;
     println!(
