@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SPEC=reducto-codegen/fixtures/reducto-openapi-v1.11.57.json
+SPEC=reducto-codegen/fixtures/reducto-openapi-v1.12.20.json
 START_TIMEOUT=${PRISM_START_TIMEOUT:-60}
 started=$(date +%s)
 

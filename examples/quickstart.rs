@@ -9,34 +9,18 @@
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use reducto::{Error, JobStatus, PollPolicy, Reducto};
+use reducto::{Error, JobStatus, PollPolicy};
+
+mod support;
 
 const DOCUMENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/sample.md");
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     // Keep the local server alive for the whole run.
-    let (client, _local_server) = if std::env::var_os(reducto::API_KEY_ENV).is_some() {
-        let client = Reducto::from_env()?;
-        println!("Using Reducto at {}", client.base_url());
-        (client, None)
-    } else {
-        let server = reducto_mock::Server::builder()
-            .job_duration(Duration::from_secs(2))
-            .start()
-            .await
-            .map_err(|e| Error::Config(format!("starting the local server: {e}")))?;
-        let client = Reducto::builder()
-            .read_env(false)
-            .api_key("local-test-key")
-            .base_url(server.url())
-            .build()?;
-        println!(
-            "REDUCTO_API_KEY is not set: using the local Reducto server at {}",
-            server.url()
-        );
-        (client, Some(server))
-    };
+    let (client, _local_server) =
+        support::client(reducto_mock::Server::builder().job_duration(Duration::from_secs(2)))
+            .await?;
     println!("API version: {}", client.api_version().await?);
 
     // Upload (streamed from disk) and parse synchronously.
@@ -85,8 +69,8 @@ async fn main() -> Result<(), Error> {
     let done = client.parse().run_job(&upload).wait_with(quick).await?;
     let result = client.parse().full_result(&done).await?;
     println!(
-        "Waited for a second job: {:?}, {} chunks",
-        done.status,
+        "Waited for a second job: {}, {} chunks",
+        done.job_id,
         result.chunks.len()
     );
 

@@ -7,9 +7,10 @@ use reqwest::header::HeaderValue;
 use crate::{
     error::{Error, Result},
     job::Jobs,
-    parse::Parse,
+    parse::Parses,
     retry::RetryPolicy,
     transport::{CallContext, RequestOptions, Shared},
+    types::DeleteUploadResponse,
 };
 
 /// The environment variable holding the API key.
@@ -103,14 +104,71 @@ impl Reducto {
     /// Parsing: `run` (synchronous) and `run_job` (asynchronous). The
     /// handle and the requests it builds own a clone of the client (an
     /// `Arc`), so their futures are `Send + 'static` and can be spawned.
-    pub fn parse(&self) -> Parse {
-        Parse::new(self.clone())
+    pub fn parse(&self) -> Parses {
+        Parses::new(self)
     }
 
     /// Jobs: `get`, `cancel`, `get_all`, streams and waiting. Like
     /// [`parse`](Self::parse), it owns a clone of the client.
     pub fn job(&self) -> Jobs {
         Jobs::new(self.clone())
+    }
+
+    /// Extraction into a Rust type (or JSON): `run::<T>` and `run_job::<T>`.
+    pub fn extract(&self) -> crate::api::extract::Extracts {
+        crate::api::extract::Extracts::new(self)
+    }
+
+    /// Splitting a document into categories of pages: `run` and `run_job`.
+    pub fn split(&self) -> crate::api::split::Splits {
+        crate::api::split::Splits::new(self)
+    }
+
+    /// Classifying a document: `run` and `run_job`.
+    pub fn classify(&self) -> crate::api::classify::Classifies {
+        crate::api::classify::Classifies::new(self)
+    }
+
+    /// Editing a document by instructions: `run` and `run_job`.
+    pub fn edit(&self) -> crate::api::edit::Edits {
+        crate::api::edit::Edits::new(self)
+    }
+
+    /// Running a Studio pipeline: `run` and `run_job`.
+    pub fn pipeline(&self) -> crate::api::pipeline::Pipelines {
+        crate::api::pipeline::Pipelines::new(self)
+    }
+
+    /// Deletes an uploaded file (`DELETE /upload/{file_id}`); takes the
+    /// `file_id` as [`upload`](Self::upload) returned it (`reducto://...`).
+    pub async fn delete_upload(&self, file_id: impl AsRef<str>) -> Result<DeleteUploadResponse> {
+        let file_id = file_id.as_ref();
+        if file_id.trim().is_empty() {
+            return Err(Error::invalid("file_id", "the file id is empty"));
+        }
+        crate::api::send_json(
+            self,
+            &RequestOptions::default(),
+            reqwest::Method::DELETE,
+            &["upload", file_id],
+            "delete_uploaded_file_upload_file_id_delete",
+            None,
+        )
+        .await
+    }
+
+    /// The URL of the Svix portal where webhook endpoints are configured
+    /// (`POST /configure_webhook`; Python's `client.webhook.run()`).
+    pub async fn configure_webhook(&self) -> Result<String> {
+        crate::api::send_json(
+            self,
+            &RequestOptions::default(),
+            reqwest::Method::POST,
+            &["configure_webhook"],
+            "webhook_portal_configure_webhook_post",
+            None,
+        )
+        .await
     }
 
     pub(crate) fn call(&self, options: &RequestOptions) -> CallContext {

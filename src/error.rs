@@ -443,6 +443,9 @@ pub struct DecodeError {
     pub headers: HeaderMap,
     /// The body exactly as received.
     pub body: Bytes,
+    /// Where in the body decoding failed, e.g. `result.lines[1].total`
+    /// (`.` for the top level); `None` where the decoder did not say.
+    pub path: Option<String>,
     /// What the decoder said.
     pub source: serde_json::Error,
 }
@@ -451,9 +454,13 @@ impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "could not decode the HTTP {} response ({} bytes)",
+            "could not decode the HTTP {} response ({} bytes){}",
             self.status,
             self.body.len(),
+            match &self.path {
+                Some(path) => format!(" at {path}"),
+                None => String::new(),
+            },
         )
     }
 }

@@ -3,7 +3,7 @@
 use crate::{
     error::{Error, Result},
     transport::RequestOptions,
-    types::{Job, JobSummary},
+    types::{DeleteJobResponse, Job, JobSummary},
     Reducto,
 };
 
@@ -37,6 +37,17 @@ impl Jobs {
         CancelJob {
             client: self.client.clone(),
             job_id: job_id.into(),
+            request: RequestOptions::default(),
+        }
+    }
+
+    /// Deletes a job and its result (`DELETE /job/{id}`); it is gone from
+    /// `get`, `get_all` and `jobid://` afterwards.
+    pub fn delete(&self, job_id: impl Into<String>) -> DeleteJob {
+        DeleteJob {
+            client: self.client.clone(),
+            job_id: job_id.into(),
+            include_persisted: None,
             request: RequestOptions::default(),
         }
     }
@@ -90,11 +101,18 @@ impl GetJob {
     /// Sends the request.
     pub async fn send(self) -> Result<Job> {
         validate_job_id(&self.job_id)?;
-        let call = self.client.call(&self.request);
-        match call.api().retrieve_parse_job_job_id_get(&self.job_id).await {
-            Ok(value) => Ok(value.into_inner()),
-            Err(e) => Err(call.error(e).await),
-        }
+        // By hand rather than through the generated call, whose untagged
+        // result union tries each kind in turn: the result is decoded by the
+        // kind it names, and a failure names its path (see `Job`).
+        crate::api::send_json(
+            &self.client,
+            &self.request,
+            reqwest::Method::GET,
+            &["job", &self.job_id],
+            "retrieve_parse_job_job_id_get",
+            None,
+        )
+        .await
     }
 }
 
@@ -125,6 +143,54 @@ impl CancelJob {
 }
 
 into_future!(CancelJob => serde_json::Value);
+
+/// `DELETE /job/{id}`, ready to send.
+#[must_use = "a request does nothing until awaited"]
+#[derive(Debug, Clone)]
+pub struct DeleteJob {
+    client: Reducto,
+    job_id: String,
+    include_persisted: Option<bool>,
+    request: RequestOptions,
+}
+
+impl DeleteJob {
+    /// Delete the job's persisted copies too (`include_persisted`).
+    pub fn include_persisted(mut self, on: bool) -> Self {
+        self.include_persisted = Some(on);
+        self
+    }
+
+    request_options!(request);
+
+    /// Sends the request.
+    pub async fn send(self) -> Result<DeleteJobResponse> {
+        validate_job_id(&self.job_id)?;
+        let query: Vec<(&str, String)> = self
+            .include_persisted
+            .map(|on| ("include_persisted", on.to_string()))
+            .into_iter()
+            .collect();
+        crate::api::send_json_query(
+            &self.client,
+            &self.request,
+            reqwest::Method::DELETE,
+            &["job", &self.job_id],
+            &query,
+            "delete_parse_job_job_job_id_delete",
+            None,
+        )
+        .await
+    }
+}
+
+impl std::future::IntoFuture for DeleteJob {
+    type Output = Result<DeleteJobResponse>;
+    type IntoFuture = crate::api::BoxFuture<DeleteJobResponse>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}
 
 /// The query of a `GET /jobs` listing, carried to every page.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

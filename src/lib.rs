@@ -1,11 +1,14 @@
 //! An async Rust client for [Reducto](https://reducto.ai), the
-//! document-processing API: upload a document, parse it synchronously or as
-//! an async job, then get, cancel, list and wait for jobs.
+//! document-processing API: upload a document; parse, extract, split,
+//! classify or edit it, or run a pipeline on it, synchronously or as an async
+//! job; then get, cancel, delete, list and wait for jobs.
 //!
 //! Calls mirror the official SDKs' names (`client.upload`, `client.parse.run`,
-//! `client.parse.run_job`, `client.job.get`, `client.job.cancel`,
-//! `client.job.get_all`, `client.api_version`), so Reducto's documentation
-//! translates line for line.
+//! `client.extract.run_job`, `client.job.get`, `client.job.delete`,
+//! `client.job.get_all`, `client.delete_upload`, `client.api_version`), so
+//! Reducto's documentation translates line for line. Every document
+//! operation has the one shape described in [`api`]; extraction can fill a
+//! Rust type ([`api::extract`]).
 //!
 //! ```no_run
 //! use reducto::{Reducto, JobStatus};
@@ -84,11 +87,13 @@ macro_rules! into_future {
     };
 }
 
+pub mod api;
 pub mod batch;
 mod client;
 mod error;
 mod generated;
 pub mod job;
+mod job_result;
 pub mod pagination;
 pub mod parse;
 mod result;
@@ -116,11 +121,14 @@ pub use upload::{Document, Upload};
 #[cfg(feature = "bench-internals")]
 #[doc(hidden)]
 pub mod __bench {
-    use crate::{transport::RequestOptions, types::Job, Reducto};
+    use crate::{transport::RequestOptions, types::EnhancedAsyncJobResponse, Reducto};
 
     /// `GET /job/{id}` through the generated client (with the crate's exec
     /// hook: key, retries, body limit) but none of the handwritten layer.
-    pub async fn generated_get_job(client: &Reducto, job_id: &str) -> Result<Job, String> {
+    pub async fn generated_get_job(
+        client: &Reducto,
+        job_id: &str,
+    ) -> Result<EnhancedAsyncJobResponse, String> {
         let call = client.call(&RequestOptions::default());
         call.api()
             .retrieve_parse_job_job_id_get(job_id)

@@ -1,15 +1,13 @@
 //! `POST /parse` and `POST /parse_async`: turning a document into chunks.
 
 use crate::{
+    api::{entry_point, ready, result_of_kind, BoxFuture, Operation, Request},
     error::{Error, Result},
-    transport::RequestOptions,
     types::{
-        from_required, AsyncConfig, AsyncParseConfig, AsyncParseConfigInput, AsyncParseResponse,
         Chunking, ChunkingChunkMode, Enhance, Formatting, FormattingTableOutputFormat, PageRange,
-        ParseChunk, ParseRequest, ParseResponse, ParseResponseResult, QueuePriority, Retrieval,
-        Settings, SettingsExtractionMode, SettingsOcrSystem, SettingsPageRange,
-        SettingsReturnImagesItem, Spreadsheet, SyncParseConfig, SyncParseConfigInput,
-        UploadResponse, UrlResult,
+        ParseChunk, ParseResponse, ParseResponseResult, Retrieval, Settings,
+        SettingsExtractionMode, SettingsOcrSystem, SettingsPageRange, SettingsReturnImagesItem,
+        Spreadsheet, UploadResponse, UrlResult,
     },
     Reducto,
 };
@@ -43,7 +41,16 @@ impl DocumentInput {
         DocumentInput::Url(format!("jobid://{}", job_id.as_ref()))
     }
 
-    fn validate(&self) -> Result<()> {
+    /// The input as the request's JSON.
+    pub(crate) fn to_json(&self) -> serde_json::Value {
+        match self {
+            DocumentInput::Url(url) => url.clone().into(),
+            DocumentInput::Urls(urls) => urls.clone().into(),
+            DocumentInput::Upload(upload) => serde_json::json!(upload),
+        }
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
         let empty = match self {
             DocumentInput::Url(url) => url.trim().is_empty(),
             DocumentInput::Urls(urls) => {
@@ -86,25 +93,6 @@ impl From<UploadResponse> for DocumentInput {
 impl From<&UploadResponse> for DocumentInput {
     fn from(upload: &UploadResponse) -> Self {
         DocumentInput::Upload(upload.clone())
-    }
-}
-
-impl From<DocumentInput> for SyncParseConfigInput {
-    fn from(input: DocumentInput) -> Self {
-        match input {
-            DocumentInput::Url(url) => SyncParseConfigInput::String(url),
-            DocumentInput::Urls(urls) => SyncParseConfigInput::Array(urls),
-            DocumentInput::Upload(upload) => SyncParseConfigInput::UploadResponse(upload),
-        }
-    }
-}
-impl From<DocumentInput> for AsyncParseConfigInput {
-    fn from(input: DocumentInput) -> Self {
-        match input {
-            DocumentInput::Url(url) => AsyncParseConfigInput::String(url),
-            DocumentInput::Urls(urls) => AsyncParseConfigInput::Array(urls),
-            DocumentInput::Upload(upload) => AsyncParseConfigInput::UploadResponse(upload),
-        }
     }
 }
 
@@ -241,174 +229,64 @@ impl ParseOptions {
     }
 }
 
-/// Parsing calls: `client.parse()`. Owns a clone of the client.
-#[derive(Debug, Clone)]
-pub struct Parse {
-    client: Reducto,
+entry_point! {
+    /// Parsing calls: `client.parse()`: `run` (synchronous), `run_job`
+    /// (asynchronous), and [`full_result`](Parses::full_result).
+    Parses => Parse, "parse"
 }
 
-impl Parse {
-    pub(crate) fn new(client: Reducto) -> Self {
-        Parse { client }
-    }
+impl Operation for Parse {
+    type Output = ParseResponse;
+    type Response = ParseResponse;
+    const NAME: &'static str = "parse";
+    const QUEUE_PRIORITY: bool = true;
 
-    pub(crate) fn client(&self) -> &Reducto {
-        &self.client
-    }
+    result_of_kind!(ParseResponse);
 
-    /// Parses synchronously (`POST /parse`): resolves once the document is
-    /// parsed, which can take minutes for large documents.
-    pub fn run(&self, input: impl Into<DocumentInput>) -> ParseRun {
-        ParseRun {
-            client: self.client.clone(),
-            input: input.into(),
-            options: ParseOptions::default(),
-            request: RequestOptions::default(),
+    // A URL result stays one: `full_result` fetches it when wanted.
+    fn finish(_client: Reducto, response: ParseResponse) -> BoxFuture<ParseResponse> {
+        ready(response)
+    }
+}
+
+impl<M> Request<Parse, M> {
+    /// How to parse: each option group that is set is sent, whole.
+    pub fn options(self, options: ParseOptions) -> Self {
+        let ParseOptions {
+            enhance,
+            retrieval,
+            formatting,
+            spreadsheet,
+            settings,
+        } = options;
+        let mut request = self;
+        macro_rules! group {
+            ($($field:ident),*) => {$(
+                if let Some(group) = $field {
+                    request = request.set_group(stringify!($field), group);
+                }
+            )*};
         }
-    }
-
-    /// Starts an asynchronous parse job (`POST /parse_async`) and resolves
-    /// to its id at once.
-    pub fn run_job(&self, input: impl Into<DocumentInput>) -> ParseRunJob {
-        ParseRunJob {
-            client: self.client.clone(),
-            input: input.into(),
-            options: ParseOptions::default(),
-            asynchronous: None,
-            queue_priority: None,
-            request: RequestOptions::default(),
-        }
+        group!(enhance, retrieval, formatting, spreadsheet, settings);
+        request
     }
 }
-
-/// Moves the options' groups into a generated parse config: the sync and
-/// async configs share these fields, not a type. Field by field, never a
-/// struct literal (see [`from_required`]).
-macro_rules! set_options {
-    ($options:expr, $body:ident) => {{
-        let o: ParseOptions = $options;
-        $body.enhance = o.enhance;
-        $body.retrieval = o.retrieval;
-        $body.formatting = o.formatting;
-        $body.spreadsheet = o.spreadsheet;
-        $body.settings = o.settings;
-    }};
-}
-
-/// The body of `POST /parse`: the input and only the options that are set.
-fn sync_body(input: DocumentInput, options: ParseOptions) -> Result<SyncParseConfig> {
-    let input = SyncParseConfigInput::from(input);
-    let mut body: SyncParseConfig = from_required(serde_json::json!({ "input": input }))?;
-    set_options!(options, body);
-    Ok(body)
-}
-
-/// A synchronous parse, ready to send: await it, or set options first.
-#[must_use = "a parse does nothing until awaited"]
-#[derive(Debug, Clone)]
-pub struct ParseRun {
-    client: Reducto,
-    input: DocumentInput,
-    options: ParseOptions,
-    request: RequestOptions,
-}
-
-impl ParseRun {
-    /// How to parse.
-    pub fn options(mut self, options: ParseOptions) -> Self {
-        self.options = options;
-        self
-    }
-
-    request_options!(request);
-
-    /// Sends the request.
-    pub async fn send(self) -> Result<ParseResponse> {
-        self.input.validate()?;
-        let body = ParseRequest::SyncParseConfig(sync_body(self.input, self.options)?);
-        // Written by hand rather than through the generated call: its
-        // response is the untagged union ParseResponse | AsyncParseResponse,
-        // and any object with a job_id matches the second, so a parse result
-        // that fails to decode would be mistaken for a job id and the real
-        // decode error lost. `run` never sends an async config, so the answer
-        // is a ParseResponse, decoded directly (body kept on failure).
-        let call = self.client.call(&self.request);
-        let request = call
-            .shared()
-            .http
-            .post(format!("{}/parse", call.shared().base_url))
-            .header(reqwest::header::ACCEPT, "application/json")
-            .json(&body)
-            .build()
-            .map_err(Error::from_transport)?;
-        let response = call.execute("parse_parse_post", request).await?;
-        crate::transport::decode_json(response).await
-    }
-}
-
-/// An asynchronous parse job, ready to start: await it, or set options first.
-#[must_use = "a parse job is not started until awaited"]
-#[derive(Debug, Clone)]
-pub struct ParseRunJob {
-    client: Reducto,
-    input: DocumentInput,
-    options: ParseOptions,
-    asynchronous: Option<AsyncConfig>,
-    queue_priority: Option<QueuePriority>,
-    request: RequestOptions,
-}
-
-impl ParseRunJob {
-    /// How to parse.
-    pub fn options(mut self, options: ParseOptions) -> Self {
-        self.options = options;
-        self
-    }
-
-    /// Priority, webhook and metadata of the job.
-    pub fn async_config(mut self, config: AsyncConfig) -> Self {
-        self.asynchronous = Some(config);
-        self
-    }
-
-    /// `batch` for work that can wait for spare capacity (default `auto`).
-    pub fn queue_priority(mut self, priority: QueuePriority) -> Self {
-        self.queue_priority = Some(priority);
-        self
-    }
-
-    request_options!(request);
-
-    pub(crate) fn client(&self) -> &Reducto {
-        &self.client
-    }
-
-    fn body(&self) -> Result<AsyncParseConfig> {
-        let input = AsyncParseConfigInput::from(self.input.clone());
-        let mut body: AsyncParseConfig = from_required(serde_json::json!({ "input": input }))?;
-        set_options!(self.options.clone(), body);
-        body.async_ = self.asynchronous.clone();
-        body.queue_priority = self.queue_priority;
-        Ok(body)
-    }
-
-    /// Starts the job.
-    pub async fn send(self) -> Result<AsyncParseResponse> {
-        self.input.validate()?;
-        let body = self.body()?;
-        let call = self.client.call(&self.request);
-        match call.api().async_parse_parse_async_post(&body).await {
-            Ok(value) => Ok(value.into_inner()),
-            Err(e) => Err(call.error(e).await),
-        }
-    }
-}
-
-into_future!(ParseRun => ParseResponse);
-
-into_future!(ParseRunJob => AsyncParseResponse);
 
 impl ParseResponse {
+    /// This parse as another operation's input (`jobid://<job_id>`): extract,
+    /// split or classify it without parsing the document again.
+    ///
+    /// ```no_run
+    /// # async fn run(client: reducto::Reducto) -> Result<(), reducto::Error> {
+    /// let parsed = client.parse().run("https://example.com/a.pdf").await?;
+    /// let kind = client.classify().run(parsed.reuse()).categories(["invoice", "receipt"]).await?;
+    /// # let _ = kind;
+    /// # Ok(()) }
+    /// ```
+    pub fn reuse(&self) -> DocumentInput {
+        DocumentInput::job(&self.job_id)
+    }
+
     /// The chunks, when the result is inline; `None` for a URL result (see
     /// [`url_result`](Self::url_result)).
     pub fn chunks(&self) -> Option<&[ParseChunk]> {
@@ -430,7 +308,19 @@ impl ParseResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::Run;
     use serde_json::json;
+
+    /// The JSON body `client.parse().run(input).options(options)` sends.
+    fn sync_body(input: DocumentInput, options: ParseOptions) -> Result<serde_json::Value> {
+        let client = Reducto::builder()
+            .read_env(false)
+            .api_key("k")
+            .build()
+            .unwrap();
+        let request: Run<Parse> = client.parse().run(input).options(options);
+        request.checked_body().map(serde_json::Value::Object)
+    }
 
     /// Only what the user set is sent: no spec default rides along.
     #[test]
@@ -438,7 +328,7 @@ mod tests {
         let input = DocumentInput::from("https://example.com/a.pdf");
         let body = sync_body(input, ParseOptions::new().pages(1, 2)).unwrap();
         assert_eq!(
-            serde_json::to_value(&body).unwrap(),
+            body,
             json!({
                 "input": "https://example.com/a.pdf",
                 "settings": { "page_range": { "start": 1, "end": 2 } },
@@ -449,15 +339,12 @@ mod tests {
     #[test]
     fn no_options_send_the_input_alone() {
         let body = sync_body(DocumentInput::job("j1"), ParseOptions::new()).unwrap();
-        assert_eq!(
-            serde_json::to_value(&body).unwrap(),
-            json!({ "input": "jobid://j1" })
-        );
+        assert_eq!(body, json!({ "input": "jobid://j1" }));
         let mut chunked = ParseOptions::new().chunk_size(500);
         chunked.enhance = None;
         let body = sync_body(DocumentInput::job("j1"), chunked).unwrap();
         assert_eq!(
-            serde_json::to_value(&body).unwrap()["retrieval"],
+            body["retrieval"],
             json!({ "chunking": { "chunk_size": 500 } })
         );
     }

@@ -1,13 +1,13 @@
 //! The full result of a parse, whether Reducto inlined it or returned a URL.
 //!
 //! Reducto returns `{type: "url", url, result_id}` instead of the chunks when
-//! a result is too large to inline. [`Parse::full_result`] hides the
+//! a result is too large to inline. [`Parses::full_result`] hides the
 //! difference: it fetches the URL (with the client's retry policy, and never
 //! with the Reducto key: the URL points at a storage host).
 
 use crate::{
     error::{Error, Result},
-    parse::Parse,
+    parse::Parses,
     transport::RequestOptions,
     types::{FullResult, Job, JobResult, ParseChunk, ParseResponse, ParseResult},
     Reducto,
@@ -55,7 +55,7 @@ enum Stored {
     Chunks(Vec<ParseChunk>),
 }
 
-impl Parse {
+impl Parses {
     /// The full result, fetched from its URL when Reducto did not inline it.
     /// What is needed is taken from `source` now, so the request owns
     /// everything (its future is `Send + 'static`).
@@ -90,7 +90,7 @@ enum Target {
 }
 
 /// The full result of a parse, ready to fetch: from
-/// [`Parse::full_result`]. Await it, or set options first.
+/// [`Parses::full_result`]. Await it, or set options first.
 #[must_use = "a request does nothing until awaited"]
 #[derive(Debug, Clone)]
 pub struct FetchFullResult {
@@ -114,17 +114,7 @@ impl FetchFullResult {
                 ))
             }
         };
-        let parsed = reqwest::Url::parse(&url)
-            .map_err(|e| Error::invalid("url", format!("result URL {url:?}: {e}")))?;
-        let call = self.client.call(&self.request).without_key();
-        let request = call
-            .shared()
-            .http
-            .get(parsed)
-            .build()
-            .map_err(Error::from_transport)?;
-        let response = call.execute("fetch_result", request).await?;
-        match crate::transport::decode_json::<Stored>(response).await? {
+        match crate::api::fetch_url::<Stored>(&self.client, &self.request, &url).await? {
             Stored::Full(full) => Ok(full),
             Stored::Chunks(chunks) => {
                 let mut full: FullResult = crate::types::from_required(

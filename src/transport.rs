@@ -347,6 +347,7 @@ impl CallContext {
                     status,
                     headers,
                     body,
+                    path: None,
                     source,
                 }))
             }
@@ -484,11 +485,18 @@ pub(crate) async fn decode_json<T: serde::de::DeserializeOwned>(
     let status = response.status();
     let headers = response.headers().clone();
     let body = response.bytes().await.map_err(Error::from_transport)?;
-    serde_json::from_slice(&body).map_err(|source| {
+    let mut decoder = serde_json::Deserializer::from_slice(&body);
+    let decoded = match serde_path_to_error::deserialize(&mut decoder) {
+        // Trailing bytes after the value are an error too, as in from_slice.
+        Ok(value) => decoder.end().map(|()| value).map_err(|e| (None, e)),
+        Err(e) => Err((Some(e.path().to_string()), e.into_inner())),
+    };
+    decoded.map_err(|(path, source)| {
         Error::Decode(Box::new(crate::error::DecodeError {
             status,
             headers,
             body,
+            path,
             source,
         }))
     })

@@ -62,13 +62,7 @@ pub(crate) fn from_required<T: serde::de::DeserializeOwned>(
     })
 }
 
-/// A job as `GET /job/{job_id}` returns it: status, progress, and the result
-/// once completed.
-pub type Job = EnhancedAsyncJobResponse;
-
-/// The result a completed job carries (a parse job's is
-/// [`JobResult::ParseResponse`]).
-pub type JobResult = EnhancedAsyncJobResponseResult;
+pub use crate::job_result::{Job, JobResult};
 
 /// One job of a `GET /jobs` listing.
 pub type JobSummary = SingleJob;

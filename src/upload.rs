@@ -235,7 +235,7 @@ fn named(part: Part, file_name: &str) -> Result<Part> {
 
 impl Reducto {
     /// Uploads a document; pass the result straight to
-    /// [`parse().run`](crate::parse::Parse::run) or `run_job`.
+    /// [`parse().run`](crate::parse::Parses::run) or `run_job`.
     ///
     /// A path is streamed from disk, so memory use does not grow with the
     /// file. See [`Document`] for bytes and readers.

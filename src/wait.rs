@@ -16,7 +16,6 @@ use tokio::time::Instant;
 use crate::{
     error::{Error, Result},
     job::{validate_job_id, Jobs},
-    parse::ParseRunJob,
     transport::RequestOptions,
     types::{Job, JobStatus},
     Reducto, RetryPolicy,
@@ -591,22 +590,5 @@ impl Jobs {
             }
         });
         Box::pin(updates.fuse())
-    }
-}
-
-impl ParseRunJob {
-    /// Starts the job and waits for it with the default [`PollPolicy`]:
-    /// resolves to the completed job (see [`Jobs::wait`]).
-    pub async fn wait(self) -> Result<Job> {
-        self.wait_with(PollPolicy::default()).await
-    }
-
-    /// Starts the job and waits for it on this schedule. A policy that
-    /// cannot be right is refused before the job is submitted.
-    pub async fn wait_with(self, policy: PollPolicy) -> Result<Job> {
-        policy.validate()?;
-        let client = self.client().clone();
-        let job_id = self.send().await?.job_id;
-        client.job().wait(job_id).poll_policy(policy).send().await
     }
 }

@@ -502,7 +502,8 @@ async fn run_job_wait_submits_and_waits() {
         .wait_with(exact_polls())
         .await
         .unwrap();
-    assert_eq!(job.status, JobStatus::Completed);
+    // The completed parse itself, not the job around it.
+    assert!(job.chunks().is_some_and(|c| !c.is_empty()));
     assert_eq!(start.elapsed(), Duration::from_secs(7), "polls 0, 1, 3, 7");
     assert_eq!(requests_to(&server, "POST", "/parse_async").len(), 1);
     assert_eq!(polls(&server), 4);
@@ -514,7 +515,7 @@ async fn run_job_wait_submits_and_waits() {
     // so the job (done at 5 s) is seen by the 4th poll, at 5.25..=7 s.
     let start = Instant::now();
     let job = client.parse().run_job(&upload).wait().await.unwrap();
-    assert_eq!(job.status, JobStatus::Completed);
+    assert!(job.chunks().is_some_and(|c| !c.is_empty()));
     let elapsed = start.elapsed();
     assert!(
         (Duration::from_millis(5_250)..=Duration::from_secs(7)).contains(&elapsed),
