@@ -252,17 +252,10 @@ impl Operation for Parse {
 impl<M> Request<Parse, M> {
     /// How to parse: each option group that is set is sent, whole.
     pub fn options(self, options: ParseOptions) -> Self {
-        let ParseOptions {
-            enhance,
-            retrieval,
-            formatting,
-            spreadsheet,
-            settings,
-        } = options;
         let mut request = self;
         macro_rules! group {
             ($($field:ident),*) => {$(
-                if let Some(group) = $field {
+                if let Some(group) = options.$field {
                     request = request.set_group(stringify!($field), group);
                 }
             )*};

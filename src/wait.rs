@@ -124,7 +124,7 @@ impl PollPolicy {
     }
 
     /// Refuses the values that cannot be right (see the type's docs).
-    fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         let refuse = |reason: String| Err(Error::invalid("poll_policy", reason));
         if self.initial_delay < MIN_POLL_DELAY {
             return refuse(format!(

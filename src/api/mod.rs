@@ -481,7 +481,9 @@ impl<Op: Operation> Request<Op, Queued> {
     }
 
     /// Starts the job and waits for its result on this schedule.
+    /// A policy that cannot be right is refused before the job is submitted.
     pub async fn wait_with(self, policy: crate::PollPolicy) -> Result<Op::Output> {
+        policy.validate()?;
         self.send().await?.wait_with(policy).await
     }
 }
