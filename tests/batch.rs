@@ -940,3 +940,76 @@ async fn operation_settings_no_document_can_succeed_with_fail_start() {
     assert!(matches!(err, Error::InvalidArgument { .. }), "{err:?}");
     assert!(server.requests().is_empty(), "nothing was sent");
 }
+
+#[tokio::test(start_paused = true)]
+async fn pipeline_and_edit_batches_run_each_document_as_a_job() {
+    let definition: serde_json::Value =
+        serde_json::from_str(include_str!("../conformance/python/pipeline.json")).unwrap();
+    let server = Server::builder()
+        .job_duration(Duration::from_secs(1))
+        .pipeline("packets", definition)
+        .start()
+        .await
+        .unwrap();
+    let client = client_for(&server);
+    let packet =
+        "Invoice number: INV-1\nInvoice total due: 10\n\u{c}Receipt of payment\nPaid by card\n";
+    let packets = || (0..3).map(|i| text_doc(&format!("packet-{i}"), packet));
+
+    let outcomes = collect(
+        Batch::new(&client)
+            .documents(packets())
+            .pipeline("packets")
+            .poll_policy(quick_polls())
+            .start()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(outcomes.len(), 3);
+    for outcome in &outcomes {
+        let out = outcome.result.as_ref().unwrap();
+        assert!(out.result.split.is_some() && out.result.extract.is_some());
+    }
+    assert_eq!(requests_to(&server, "POST", "/pipeline_async").len(), 3);
+
+    // An unknown pipeline: each document fails at submit, not retried.
+    let outcomes = collect(
+        Batch::new(&client)
+            .documents(packets())
+            .pipeline("nope")
+            .start()
+            .await
+            .unwrap(),
+    )
+    .await;
+    for outcome in outcomes {
+        let failure = outcome.result.unwrap_err();
+        assert_eq!(failure.stage, Stage::Submit);
+        assert!(failure.error.is_not_found(), "{failure}");
+    }
+    assert_eq!(requests_to(&server, "POST", "/pipeline_async").len(), 6);
+
+    let outcomes = collect(
+        Batch::new(&client)
+            .documents(packets())
+            .edit("replace \"card\" with \"cash\"")
+            .poll_policy(quick_polls())
+            .start()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(outcomes.len(), 3);
+    for outcome in outcomes {
+        let edited = outcome.result.unwrap();
+        let text = reqwest::get(edited.document_url.as_str())
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(text.contains("Paid by cash"), "{text}");
+    }
+    assert_eq!(requests_to(&server, "POST", "/edit_async").len(), 3);
+}
