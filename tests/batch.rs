@@ -627,3 +627,389 @@ async fn a_one_shot_reader_is_uploaded_once_even_after_a_429() {
     assert!(failure.error.is_rate_limit(), "{failure}");
     assert_eq!(requests_to(&server, "POST", "/upload").len(), 1);
 }
+
+// ---- Every operation: extract, classify, split, resume, bad settings ----
+
+/// A markdown document `name` with this text.
+fn text_doc(name: &str, text: &str) -> BatchDocument {
+    BatchDocument::new(
+        name,
+        Document::bytes(text.as_bytes().to_vec(), format!("{name}.md")),
+    )
+}
+
+/// The invoice the extract tests fill.
+#[derive(Debug, PartialEq, serde::Deserialize, schemars::JsonSchema)]
+struct Invoice {
+    /// The invoice number, as printed.
+    number: String,
+    /// The amount due.
+    total: f64,
+}
+
+/// Invoice `i`: its own number and total; every fifth fails.
+fn invoice_doc(i: usize) -> BatchDocument {
+    let fail = if i % 5 == 4 { FAIL_MARKER } else { "" };
+    text_doc(
+        &format!("invoice-{i:02}"),
+        &format!("# Invoice\n\nNumber: INV-{i}\n\nTotal: {i}.25\n\n{fail}\n"),
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_typed_extract_batch_fills_each_documents_own_values() {
+    let server = Server::builder()
+        .job_duration(Duration::from_secs(3))
+        .faults(
+            Faults::new(3).rule(
+                FaultRule::new(FaultAction::rate_limit_secs(1))
+                    .route("/extract_async")
+                    .times(6),
+            ),
+        )
+        .start()
+        .await
+        .unwrap();
+    let client = client_for(&server);
+    let mut documents: Vec<BatchDocument> = (0..20).map(invoice_doc).collect();
+    documents.push(BatchDocument::path("/no/such/invoice.pdf"));
+    let run = Batch::new(&client)
+        .documents(documents)
+        .extract::<Invoice>()
+        .options(|e| e.system_prompt("Totals are in euros."))
+        .poll_policy(quick_polls())
+        .start()
+        .await
+        .unwrap();
+    let progress = run.progress();
+    let outcomes = collect(run).await;
+
+    assert_eq!(outcomes.len(), 21, "one outcome per document");
+    for outcome in &outcomes {
+        if outcome.document == "/no/such/invoice.pdf" {
+            let failure = outcome.result.as_ref().unwrap_err();
+            assert_eq!(failure.stage, Stage::Upload, "{failure}");
+            continue;
+        }
+        let i: usize = outcome.document["invoice-".len()..].parse().unwrap();
+        match &outcome.result {
+            Ok(extracted) => {
+                assert_ne!(i % 5, 4, "{} should have failed", outcome.document);
+                assert_eq!(
+                    extracted.value,
+                    Invoice {
+                        number: format!("INV-{i}"),
+                        total: i as f64 + 0.25
+                    },
+                    "{}",
+                    outcome.document
+                );
+                assert_eq!(extracted.job_id, outcome.job_id);
+            }
+            Err(failure) => {
+                assert_eq!(i % 5, 4, "{}: {failure}", outcome.document);
+                assert_eq!(failure.stage, Stage::Wait, "{failure}");
+                assert!(
+                    matches!(failure.error, Error::JobFailed { .. }),
+                    "{failure}"
+                );
+                assert!(outcome.job_id.is_some());
+            }
+        }
+    }
+    let ok = outcomes.iter().filter(|o| o.result.is_ok()).count();
+    assert_eq!(ok, 16);
+
+    // Every document was submitted once it got past its 429s, and the batch
+    // (not the client's retry loop) saw each 429.
+    let submits = requests_to(&server, "POST", "/extract_async");
+    assert_eq!(submits.len(), 20 + 6);
+    assert_eq!(progress.borrow().rate_limited, 6, "the batch saw every 429");
+    // Each went out with the schema generated from the type and the option
+    // set once for the batch.
+    let job_id = outcomes
+        .iter()
+        .find_map(|o| o.result.as_ref().ok().and(o.job_id.clone()))
+        .unwrap();
+    let job = client.job().get(&job_id).await.unwrap();
+    let body: serde_json::Value = serde_json::from_str(job.raw_config.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        body["instructions"]["system_prompt"],
+        "Totals are in euros."
+    );
+    let properties = &body["instructions"]["schema"]["properties"];
+    assert!(properties.get("number").is_some() && properties.get("total").is_some());
+    assert!(requests_to(&server, "POST", "/parse_async").is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_untyped_extract_batch_sends_the_schema_given() {
+    let server = server_with_duration(Duration::from_secs(1)).await;
+    let client = client_for(&server);
+    let schema = serde_json::json!({
+        "type": "object",
+        "properties": {"number": {"type": "string"}}
+    });
+    let outcomes = collect(
+        Batch::new(&client)
+            .documents((0..3).map(invoice_doc))
+            .extract::<serde_json::Value>()
+            .options(|e| e.schema(schema))
+            .poll_policy(quick_polls())
+            .start()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(outcomes.len(), 3);
+    for outcome in outcomes {
+        let i: usize = outcome.document["invoice-".len()..].parse().unwrap();
+        let value = outcome.result.unwrap().value;
+        assert_eq!(value, serde_json::json!([{"number": format!("INV-{i}")}]));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_classify_batch_picks_each_documents_category() {
+    let server = server_with_duration(Duration::from_secs(2)).await;
+    let client = client_for(&server);
+    let texts = [
+        ("a", "Invoice INV-1. Total due: 30."),
+        ("b", "Receipt. Paid in full, thank you."),
+        (
+            "c",
+            "This contract binds both parties; the contract term is one year.",
+        ),
+        ("d", "Another invoice, the invoice total is due now."),
+        ("e", FAIL_MARKER),
+    ];
+    let outcomes = collect(
+        Batch::new(&client)
+            .documents(texts.map(|(name, text)| text_doc(name, text)))
+            .classify()
+            .options(|c| {
+                c.category("invoice", ["invoice", "due"])
+                    .category("receipt", ["receipt", "paid"])
+                    .category("contract", ["contract", "parties"])
+            })
+            .poll_policy(quick_polls())
+            .start()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let picked: HashMap<String, Result<String, Stage>> = outcomes
+        .into_iter()
+        .map(|o| {
+            let result = o.result.map(|c| c.category).map_err(|f| f.stage);
+            (o.document, result)
+        })
+        .collect();
+    let expected: HashMap<String, Result<String, Stage>> = [
+        ("a", Ok("invoice")),
+        ("b", Ok("receipt")),
+        ("c", Ok("contract")),
+        ("d", Ok("invoice")),
+        ("e", Err(Stage::Wait)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.map(str::to_owned)))
+    .collect();
+    assert_eq!(picked, expected);
+    assert_eq!(requests_to(&server, "POST", "/classify_async").len(), 5);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_split_batch_gives_each_document_its_parts() {
+    let server = server_with_duration(Duration::from_secs(1)).await;
+    let client = client_for(&server);
+    let outcomes = collect(
+        Batch::new(&client)
+            .documents([text_doc("packet", "An invoice with its invoice total.")])
+            .split()
+            .options(|s| {
+                s.category("invoice", "Invoices and totals")
+                    .category("receipt", "Receipts")
+            })
+            .poll_policy(quick_polls())
+            .start()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(outcomes.len(), 1);
+    let split = outcomes.into_iter().next().unwrap().result.unwrap();
+    let json = serde_json::to_value(&split.result).unwrap();
+    let invoice = json["splits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "invoice")
+        .expect("an invoice split");
+    assert_eq!(invoice["pages"], serde_json::json!([1]), "{json}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_extract_batch_resumes_from_its_state_file_without_submitting_twice() {
+    let server = server_with_duration(Duration::from_secs(20)).await;
+    let client = client_for(&server);
+    let dir = temp_dir("resume-extract");
+    let state_path = dir.join("state.jsonl");
+    let batch = |client: &reducto::Reducto| {
+        Batch::new(client)
+            .documents((0..24).map(|i| invoice_doc(i * 5))) // none failing
+            .extract::<Invoice>()
+            .uploads(4)
+            .submits(2)
+            .running_jobs(6)
+            .poll_policy(quick_polls())
+            .state_file(&state_path)
+    };
+
+    // First run, dropped once some are done and others are running.
+    let run = batch(&client).start().await.unwrap();
+    let mut progress = run.progress();
+    loop {
+        let p = progress.borrow_and_update().clone();
+        if p.done >= 6 && p.running >= 2 {
+            break;
+        }
+        progress.changed().await.unwrap();
+    }
+    drop(run);
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let before = state_of(&state_path);
+    let done_before = before.values().filter(|s| s.2).count();
+    let submitted_before = before.values().filter(|s| s.1).count();
+    let uploaded_before = before.values().filter(|s| s.0).count();
+    assert!(submitted_before > done_before, "jobs running at the crash");
+
+    // Second run: only what was not submitted is submitted.
+    server.clear_requests();
+    let second = collect(batch(&client).start().await.unwrap()).await;
+    assert_eq!(second.len() + done_before, 24, "every document done once");
+    for outcome in &second {
+        let i: usize = outcome.document["invoice-".len()..].parse().unwrap();
+        let extracted = outcome.result.as_ref().unwrap();
+        assert_eq!(extracted.value.number, format!("INV-{i}"));
+        assert!(!before.get(&outcome.document).is_some_and(|s| s.2));
+    }
+    assert_eq!(
+        requests_to(&server, "POST", "/extract_async").len(),
+        24 - submitted_before,
+        "no document submitted twice"
+    );
+    assert_eq!(uploads_by_file(&server).len(), 24 - uploaded_before);
+    assert!(uploads_by_file(&server).values().all(|&n| n == 1));
+    let resumed = second.iter().filter(|o| o.resumed).count();
+    assert_eq!(resumed, before.values().filter(|s| !s.2).count());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(start_paused = true)]
+async fn operation_settings_no_document_can_succeed_with_fail_start() {
+    let server = server_with_duration(Duration::ZERO).await;
+    let client = client_for(&server);
+    let err = Batch::new(&client)
+        .documents(["a.pdf"])
+        .classify()
+        .start()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidArgument { name, .. } if *name == "classification_schema"),
+        "{err:?}"
+    );
+    let err = Batch::new(&client)
+        .documents(["a.pdf"])
+        .extract::<serde_json::Value>()
+        .start()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidArgument { name, .. } if *name == "schema"),
+        "{err:?}"
+    );
+    let err = Batch::new(&client)
+        .documents(["a.pdf"])
+        .split()
+        .options(|s| s.queue_priority(reducto::types::QueuePriority::Batch))
+        .start()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument { .. }), "{err:?}");
+    assert!(server.requests().is_empty(), "nothing was sent");
+}
+
+#[tokio::test(start_paused = true)]
+async fn pipeline_and_edit_batches_run_each_document_as_a_job() {
+    let definition: serde_json::Value =
+        serde_json::from_str(include_str!("../conformance/python/pipeline.json")).unwrap();
+    let server = Server::builder()
+        .job_duration(Duration::from_secs(1))
+        .pipeline("packets", definition)
+        .start()
+        .await
+        .unwrap();
+    let client = client_for(&server);
+    let packet =
+        "Invoice number: INV-1\nInvoice total due: 10\n\u{c}Receipt of payment\nPaid by card\n";
+    let packets = || (0..3).map(|i| text_doc(&format!("packet-{i}"), packet));
+
+    let outcomes = collect(
+        Batch::new(&client)
+            .documents(packets())
+            .pipeline("packets")
+            .poll_policy(quick_polls())
+            .start()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(outcomes.len(), 3);
+    for outcome in &outcomes {
+        let out = outcome.result.as_ref().unwrap();
+        assert!(out.result.split.is_some() && out.result.extract.is_some());
+    }
+    assert_eq!(requests_to(&server, "POST", "/pipeline_async").len(), 3);
+
+    // An unknown pipeline: each document fails at submit, not retried.
+    let outcomes = collect(
+        Batch::new(&client)
+            .documents(packets())
+            .pipeline("nope")
+            .start()
+            .await
+            .unwrap(),
+    )
+    .await;
+    for outcome in outcomes {
+        let failure = outcome.result.unwrap_err();
+        assert_eq!(failure.stage, Stage::Submit);
+        assert!(failure.error.is_not_found(), "{failure}");
+    }
+    assert_eq!(requests_to(&server, "POST", "/pipeline_async").len(), 6);
+
+    let outcomes = collect(
+        Batch::new(&client)
+            .documents(packets())
+            .edit("replace \"card\" with \"cash\"")
+            .poll_policy(quick_polls())
+            .start()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(outcomes.len(), 3);
+    for outcome in outcomes {
+        let edited = outcome.result.unwrap();
+        let text = reqwest::get(edited.document_url.as_str())
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(text.contains("Paid by cash"), "{text}");
+    }
+    assert_eq!(requests_to(&server, "POST", "/edit_async").len(), 3);
+}

@@ -254,6 +254,14 @@ impl<Op: Operation, Mode> Request<Op, Mode> {
         }
     }
 
+    /// The same request, for another document.
+    pub(crate) fn for_input(&self, input: DocumentInput) -> Self {
+        Request {
+            input,
+            ..self.clone()
+        }
+    }
+
     /// Sets a body field at `path` (objects created on the way).
     pub(crate) fn set(mut self, path: &[&'static str], value: impl Serialize) -> Self {
         set_at(&mut self.body, path, value, &mut self.invalid);
@@ -423,7 +431,7 @@ impl<Op: Operation> Request<Op, Queued> {
         self.set(&["queue_priority"], priority)
     }
 
-    fn job_body(&self) -> Result<Map<String, Value>> {
+    pub(crate) fn job_body(&self) -> Result<Map<String, Value>> {
         let mut body = self.checked_body()?;
         if !Op::QUEUE_PRIORITY && body.contains_key("queue_priority") {
             return Err(Error::invalid(
@@ -529,22 +537,33 @@ impl<Op: Operation> Started<Op> {
             .wait(&self.job_id)
             .poll_policy(policy)
             .await?;
-        match job.result.map(Op::from_job) {
-            Some(Ok(response)) => Op::finish(self.client, response).await,
-            Some(Err(other)) => Err(Error::invalid(
-                "job_id",
-                format!(
-                    "job {} completed with a result that is not {}'s: {}",
-                    self.job_id,
-                    Op::NAME,
-                    kind_of(&other)
-                ),
-            )),
-            None => Err(Error::invalid(
-                "job_id",
-                format!("job {} completed without a result", self.job_id),
-            )),
-        }
+        result_of::<Op>(self.client, Some(&self.job_id), job).await
+    }
+}
+
+/// The result of a completed job of operation `Op`: its response picked by
+/// the job's kind, URL results fetched. Shared by [`Started::wait`] and the
+/// batch (which knows the id from elsewhere: the outcome carries it).
+pub(crate) async fn result_of<Op: Operation>(
+    client: Reducto,
+    job_id: Option<&str>,
+    job: crate::types::Job,
+) -> Result<Op::Output> {
+    let job_id = job_id.map_or_else(|| "the job".to_owned(), |id| format!("job {id}"));
+    match job.result.map(Op::from_job) {
+        Some(Ok(response)) => Op::finish(client, response).await,
+        Some(Err(other)) => Err(Error::invalid(
+            "job_id",
+            format!(
+                "{job_id} completed with a result that is not {}'s: {}",
+                Op::NAME,
+                kind_of(&other)
+            ),
+        )),
+        None => Err(Error::invalid(
+            "job_id",
+            format!("{job_id} completed without a result"),
+        )),
     }
 }
 

@@ -3,8 +3,11 @@
 //! A [`Batch`] reads documents lazily (paths, a directory walked
 //! recursively, URLs, [`Document`](crate::Document)s, or any `Stream` of
 //! them), runs each through upload, the chosen [`Operation`] (parse by
-//! default), wait and result, and yields one [`Outcome`] per document in
-//! the order they finish.
+//! default; [`extract`](Batch::extract) into a type,
+//! [`split`](Batch::split), [`classify`](Batch::classify),
+//! [`pipeline`](Batch::pipeline), [`edit`](Batch::edit), each with the
+//! options of its `run_job` set in [`options`](Batch::options)), wait and
+//! result, and yields one [`Outcome`] per document in the order they finish.
 //!
 //! - **Failures stay per document.** An outcome names its document, and a
 //!   failure its [`Stage`] and the crate's [`Error`]; the other documents
@@ -54,6 +57,39 @@
 //! println!("{} done, {} failed, {:.1} docs/s", p.done, p.failed, p.throughput());
 //! # Ok(()) }
 //! ```
+//!
+//! Extraction into a type, resumable:
+//!
+//! ```no_run
+//! use futures::StreamExt;
+//! use reducto::{batch::Batch, Reducto};
+//! use schemars::JsonSchema;
+//! use serde::Deserialize;
+//!
+//! /// An invoice.
+//! #[derive(JsonSchema, Deserialize)]
+//! struct Invoice {
+//!     /// The invoice number, as printed.
+//!     number: String,
+//!     /// The amount due, in the invoice's currency.
+//!     total: f64,
+//! }
+//!
+//! # async fn run(client: Reducto) -> Result<(), reducto::Error> {
+//! let mut outcomes = Batch::new(&client)
+//!     .documents_in("./contracts")
+//!     .extract::<Invoice>()
+//!     .state_file("contracts.batch.jsonl")
+//!     .start()
+//!     .await?;
+//! while let Some(outcome) = outcomes.next().await {
+//!     match outcome.result {
+//!         Ok(invoice) => println!("{}: {}", outcome.document, invoice.value.number),
+//!         Err(e) => eprintln!("{}: {e}", outcome.document),
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
 
 mod limiter;
 mod operation;
@@ -79,11 +115,18 @@ use tokio::{
 };
 
 pub use limiter::{AdaptiveLimiter, LimiterState, Permit};
-pub use operation::{Operation, ParseOperation};
+pub use operation::{JobOperation, Operation, ParseOperation};
 pub use progress::Progress;
 pub use source::BatchDocument;
 
-use crate::{error::Error, ParseOptions, PollPolicy, Reducto, RetryPolicy};
+use crate::{
+    api::{
+        self, classify::Classify, edit::Edit, extract::Extract, extract::Extractable,
+        pipeline::Pipeline, split::Split, RunJob,
+    },
+    error::Error,
+    DocumentInput, ParseOptions, PollPolicy, Reducto, RetryPolicy,
+};
 
 /// The largest value any of a batch's concurrency settings accepts.
 pub const MAX_CONCURRENCY: usize = 10_000;
@@ -271,6 +314,108 @@ impl<O: Operation> Batch<O> {
         }
     }
 
+    /// Extracts a `T` from each document (`POST /extract_async`), with the
+    /// JSON Schema generated from `T`; each outcome's value is an
+    /// [`Extracted<T>`](crate::api::extract::Extracted) (the value in
+    /// `.value`, with its citations, usage and job id), as
+    /// `client.extract().run_job::<T>(..).wait()` gives. With
+    /// `T = serde_json::Value`, give the schema with
+    /// [`options`](Self::options): `.options(|e| e.schema(schema))`.
+    ///
+    /// ```no_run
+    /// use futures::StreamExt;
+    /// use reducto::{batch::Batch, Reducto};
+    /// use schemars::JsonSchema;
+    /// use serde::Deserialize;
+    ///
+    /// /// An invoice.
+    /// #[derive(JsonSchema, Deserialize)]
+    /// struct Invoice {
+    ///     /// The invoice number, as printed.
+    ///     number: String,
+    ///     total: f64,
+    /// }
+    ///
+    /// # async fn run(client: Reducto) -> Result<(), reducto::Error> {
+    /// let mut outcomes = Batch::new(&client)
+    ///     .documents_in("./invoices")
+    ///     .extract::<Invoice>()
+    ///     .options(|e| e.system_prompt("Amounts are in euros."))
+    ///     .state_file("invoices.batch.jsonl")
+    ///     .start()
+    ///     .await?;
+    /// while let Some(outcome) = outcomes.next().await {
+    ///     match outcome.result {
+    ///         Ok(invoice) => println!("{}: {}", outcome.document, invoice.value.number),
+    ///         Err(failure) => eprintln!("{}: {failure}", outcome.document),
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn extract<T: Extractable>(self) -> Batch<JobOperation<Extract<T>>> {
+        let template = self.client.extract().run_job::<T>(unset());
+        self.job(template)
+    }
+
+    /// Splits each document's pages into categories (`POST /split_async`);
+    /// add the categories with [`options`](Self::options):
+    /// `.options(|s| s.category("invoice", "Invoices"))`. Each outcome's
+    /// value is the [`SplitResponse`](crate::types::SplitResponse).
+    pub fn split(self) -> Batch<JobOperation<Split>> {
+        let template = self.client.split().run_job(unset());
+        self.job(template)
+    }
+
+    /// Classifies each document (`POST /classify_async`); add the
+    /// categories with [`options`](Self::options):
+    /// `.options(|c| c.category("invoice", ["invoice", "amount due"]))`.
+    /// Each outcome's value is a
+    /// [`Classified`](crate::api::classify::Classified).
+    ///
+    /// ```no_run
+    /// # async fn run(client: reducto::Reducto) -> Result<(), reducto::Error> {
+    /// use futures::StreamExt;
+    /// use reducto::batch::Batch;
+    ///
+    /// let mut outcomes = Batch::new(&client)
+    ///     .documents_in("./inbox")
+    ///     .classify()
+    ///     .options(|c| c.categories(["invoice", "receipt", "contract"]))
+    ///     .start()
+    ///     .await?;
+    /// while let Some(outcome) = outcomes.next().await {
+    ///     if let Ok(kind) = outcome.result {
+    ///         println!("{} is a {}", outcome.document, kind.category);
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn classify(self) -> Batch<JobOperation<Classify>> {
+        let template = self.client.classify().run_job(unset());
+        self.job(template)
+    }
+
+    /// Runs the Reducto Studio pipeline `pipeline_id` on each document
+    /// (`POST /pipeline_async`). Each outcome's value is the
+    /// [`PipelineResponse`](crate::types::PipelineResponse).
+    pub fn pipeline(self, pipeline_id: impl Into<String>) -> Batch<JobOperation<Pipeline>> {
+        let template = self.client.pipeline().run_job(unset(), pipeline_id);
+        self.job(template)
+    }
+
+    /// Edits each document by these instructions (`POST /edit_async`).
+    /// Each outcome's value is the
+    /// [`EditResponse`](crate::types::EditResponse), with the edited
+    /// document's URL (not downloaded).
+    pub fn edit(self, instructions: impl Into<String>) -> Batch<JobOperation<Edit>> {
+        let template = self.client.edit().run_job(unset(), instructions);
+        self.job(template)
+    }
+
+    fn job<Op: api::Operation>(self, template: RunJob<Op>) -> Batch<JobOperation<Op>> {
+        self.operation(JobOperation::new(template))
+    }
+
     /// The documents: paths (`&str`, `String`, `PathBuf`) or
     /// [`BatchDocument`]s, from any iterator; read one at a time as the
     /// pipeline has room.
@@ -421,10 +566,12 @@ impl<O: Operation> Batch<O> {
     /// the current tokio runtime.
     ///
     /// Fails with [`Error::InvalidArgument`] for a concurrency of 0 or above
-    /// [`MAX_CONCURRENCY`], or no documents, and with [`Error::StateFile`]
+    /// [`MAX_CONCURRENCY`], no documents, or operation settings no document
+    /// can succeed with ([`Operation::check`]), and with [`Error::StateFile`]
     /// for a state file that cannot be opened or is damaged before its last
     /// line.
     pub async fn start(self) -> crate::Result<BatchRun<O::Output>> {
+        self.operation.check()?;
         let l = self.limits;
         for (name, value) in [
             ("uploads", l.uploads),
@@ -493,6 +640,38 @@ impl<O: Operation> Batch<O> {
             driver: Some(driver),
         })
     }
+}
+
+impl<Op: api::Operation> Batch<JobOperation<Op>> {
+    /// Sets the operation's options with the same setters as
+    /// `client.<operation>().run_job(..)`: the closure gets the request
+    /// every document will be sent with, and returns it changed. Settings
+    /// no document can succeed with (no categories, no schema for
+    /// `serde_json::Value`) fail [`start`](Self::start).
+    ///
+    /// ```no_run
+    /// # fn run(client: reducto::Reducto) {
+    /// use reducto::batch::Batch;
+    ///
+    /// let batch = Batch::new(&client)
+    ///     .documents_in("./packets")
+    ///     .split()
+    ///     .options(|s| {
+    ///         s.category("invoice", "Invoices and their terms")
+    ///             .category("receipt", "Receipts of payment")
+    ///             .allow_page_overlap(false)
+    ///     });
+    /// # let _ = batch; }
+    /// ```
+    pub fn options(mut self, f: impl FnOnce(RunJob<Op>) -> RunJob<Op>) -> Self {
+        self.operation = self.operation.map(f);
+        self
+    }
+}
+
+/// The input of a batch's request template: each document replaces it.
+fn unset() -> DocumentInput {
+    DocumentInput::Url(String::new())
 }
 
 /// A running batch: a `Stream` of [`Outcome`]s in the order documents
