@@ -2,21 +2,30 @@
 //!
 //! ```text
 //! reducto-mock [--port N] [--api-key K] [--job-duration-ms N] [--url-result-threshold BYTES]
+//!              [--limit-in-flight N[@ROUTE]]... [--limit-rate R[@ROUTE]]...
+//!              [--limit-window sliding|fixed] [--limit-retry-after-ms MS]
 //! ```
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use reducto_mock::Server;
+use reducto_mock::{Faults, Limit, Server};
 
 const USAGE: &str = "\
 usage: reducto-mock [--port N] [--api-key K] [--job-duration-ms N] [--url-result-threshold BYTES]
+                    [--limit-in-flight N[@ROUTE]]... [--limit-rate R[@ROUTE]]...
+                    [--limit-window sliding|fixed] [--limit-retry-after-ms MS]
 
 Serves a mock of Reducto's API on http://127.0.0.1:N until Ctrl-C.
   --port N                      port to bind (default 0: a random free port)
   --api-key K                   accept only this bearer key (default: any non-empty key)
   --job-duration-ms N           how long async jobs stay Pending (default 2000)
   --url-result-threshold BYTES  return results larger than this as URL results (default: never)
+  --limit-in-flight N[@ROUTE]   429 above N requests in flight (to ROUTE only, e.g. /parse or
+                                /job/*); repeatable
+  --limit-rate R[@ROUTE]        429 above R requests per second (to ROUTE only); repeatable
+  --limit-window sliding|fixed  the rate limits' 1 s window (default sliding)
+  --limit-retry-after-ms MS     the wait in-flight 429s advertise (default 1000)
   -h, --help                    show this help";
 
 /// Parsed command line.
@@ -26,11 +35,14 @@ struct Args {
     api_key: Option<String>,
     job_duration_ms: Option<u64>,
     url_result_threshold: Option<usize>,
+    limits: Vec<Limit>,
 }
 
 /// `Ok(None)` means help was requested.
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
     let mut out = Args::default();
+    let mut fixed_window = None;
+    let mut retry_after = None;
     while let Some(arg) = args.next() {
         // Accept both `--flag value` and `--flag=value`.
         let (flag, inline) = match arg.split_once('=') {
@@ -66,10 +78,58 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
                         .map_err(|_| format!("invalid --url-result-threshold: {v}"))?,
                 );
             }
+            "--limit-in-flight" => {
+                let (n, route) = limit_value("--limit-in-flight", &value("--limit-in-flight")?)?;
+                out.limits.push(with_route(Limit::in_flight(n), route));
+            }
+            "--limit-rate" => {
+                let (r, route) = limit_value("--limit-rate", &value("--limit-rate")?)?;
+                let r = u32::try_from(r).map_err(|_| format!("invalid --limit-rate: {r}"))?;
+                out.limits.push(with_route(Limit::per_second(r), route));
+            }
+            "--limit-window" => match value("--limit-window")?.as_str() {
+                "sliding" => fixed_window = Some(false),
+                "fixed" => fixed_window = Some(true),
+                v => return Err(format!("invalid --limit-window: {v} (sliding or fixed)")),
+            },
+            "--limit-retry-after-ms" => {
+                let v = value("--limit-retry-after-ms")?;
+                retry_after =
+                    Some(Duration::from_millis(v.parse().map_err(|_| {
+                        format!("invalid --limit-retry-after-ms: {v}")
+                    })?));
+            }
             other => return Err(format!("unknown argument: {other}")),
         }
     }
+    // Window and wait apply to every limit, whatever the flags' order.
+    for limit in &mut out.limits {
+        if fixed_window == Some(true) {
+            *limit = limit.clone().fixed_window();
+        }
+        if let Some(d) = retry_after {
+            *limit = limit.clone().retry_after(d);
+        }
+    }
     Ok(Some(out))
+}
+
+/// `N` or `N@ROUTE`.
+fn limit_value(flag: &str, v: &str) -> Result<(usize, Option<String>), String> {
+    let (n, route) = match v.split_once('@') {
+        Some((n, r)) if !r.is_empty() => (n, Some(r.to_owned())),
+        Some(_) => return Err(format!("invalid {flag}: {v} (empty route)")),
+        None => (v, None),
+    };
+    let n = n.parse().map_err(|_| format!("invalid {flag}: {v}"))?;
+    Ok((n, route))
+}
+
+fn with_route(limit: Limit, route: Option<String>) -> Limit {
+    match route {
+        Some(r) => limit.route(r),
+        None => limit,
+    }
 }
 
 #[tokio::main]
@@ -94,6 +154,12 @@ async fn main() -> ExitCode {
     }
     if let Some(t) = args.url_result_threshold {
         builder = builder.url_result_threshold(t);
+    }
+    if !args.limits.is_empty() {
+        builder = builder.faults(Faults {
+            limits: args.limits,
+            ..Faults::default()
+        });
     }
     let server = match builder.start().await {
         Ok(s) => s,
@@ -139,6 +205,40 @@ mod tests {
         assert_eq!(a.job_duration_ms, Some(0));
         assert_eq!(a.url_result_threshold, Some(10));
         assert!(parse(&["--help"]).expect("ok").is_none());
+    }
+
+    #[test]
+    fn parses_limits() {
+        let a = parse(&[
+            "--limit-in-flight",
+            "200@/parse",
+            "--limit-rate=500",
+            "--limit-window",
+            "fixed",
+            "--limit-retry-after-ms",
+            "250",
+        ])
+        .ok()
+        .flatten()
+        .expect("valid");
+        assert_eq!(
+            a.limits,
+            [
+                Limit::in_flight(200)
+                    .route("/parse")
+                    .retry_after(Duration::from_millis(250)),
+                Limit::per_second(500).fixed_window(),
+            ]
+        );
+        for bad in [
+            &["--limit-in-flight", "x"][..],
+            &["--limit-in-flight", "5@"],
+            &["--limit-rate", "99999999999"],
+            &["--limit-window", "hourly"],
+            &["--limit-retry-after-ms", "-1"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
