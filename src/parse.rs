@@ -11,6 +11,7 @@ use crate::{
         SettingsReturnImagesItem, Spreadsheet, SyncParseConfig, SyncParseConfigInput,
         UploadResponse, UrlResult,
     },
+    webhook::WebhookConfig,
     Reducto,
 };
 
@@ -278,6 +279,7 @@ impl<'a> Parse<'a> {
             input: input.into(),
             options: ParseOptions::default(),
             asynchronous: None,
+            webhook: None,
             queue_priority: None,
             request: RequestOptions::default(),
         }
@@ -343,6 +345,7 @@ pub struct ParseRunJob<'a> {
     input: DocumentInput,
     options: ParseOptions,
     asynchronous: Option<ConfigV3AsyncConfig>,
+    webhook: Option<WebhookConfig>,
     queue_priority: Option<QueuePriority>,
     request: RequestOptions,
 }
@@ -354,9 +357,31 @@ impl<'a> ParseRunJob<'a> {
         self
     }
 
-    /// Priority, webhook and metadata of the job.
+    /// Priority, webhook and metadata of the job. A
+    /// [`webhook`](Self::webhook) set as well replaces this config's webhook
+    /// (and its metadata, when it has some), whatever the order of the calls.
     pub fn async_config(mut self, config: ConfigV3AsyncConfig) -> Self {
         self.asynchronous = Some(config);
+        self
+    }
+
+    /// Be notified when the job ends instead of polling (see
+    /// [`crate::webhook`]).
+    ///
+    /// ```no_run
+    /// # async fn run(client: reducto::Reducto) -> reducto::Result<()> {
+    /// use reducto::webhook::WebhookConfig;
+    ///
+    /// let job = client
+    ///     .parse()
+    ///     .run_job("https://example.com/report.pdf")
+    ///     .webhook(WebhookConfig::direct("https://example.com/hooks/reducto")
+    ///         .metadata(serde_json::json!({"report": 17})))
+    ///     .await?;
+    /// # let _ = job; Ok(()) }
+    /// ```
+    pub fn webhook(mut self, webhook: WebhookConfig) -> Self {
+        self.webhook = Some(webhook);
         self
     }
 
@@ -374,9 +399,13 @@ impl<'a> ParseRunJob<'a> {
 
     fn body(&self) -> AsyncParseConfig {
         let o = self.options.clone();
+        let asynchronous = match &self.webhook {
+            Some(webhook) => Some(webhook.clone().into_async_config(self.asynchronous.clone())),
+            None => self.asynchronous.clone(),
+        };
         AsyncParseConfig {
             input: self.input.clone().into(),
-            async_: self.asynchronous.clone(),
+            async_: asynchronous,
             queue_priority: self.queue_priority,
             enhance: o.enhance,
             retrieval: o.retrieval,
@@ -389,6 +418,9 @@ impl<'a> ParseRunJob<'a> {
     /// Starts the job.
     pub async fn send(self) -> Result<AsyncParseResponse> {
         self.input.validate()?;
+        if let Some(webhook) = &self.webhook {
+            webhook.validate()?;
+        }
         let body = self.body();
         let call = self.client.call(&self.request);
         match call.api().async_parse_parse_async_post(&body).await {
