@@ -13,7 +13,7 @@
 //! | `GET /version` | no | the JSON string [`VERSION`] |
 //! | `POST /upload` | yes | multipart, part `file`; optional query `extension`. Returns `{"file_id": "reducto://<uuid>[.<ext>]", "presigned_url": null}` (extension from the query, else the part's filename). No `file` part: 422; unparseable multipart: 400. No size limit. |
 //! | `POST /parse` | yes | parse now; returns a `ParseResponse` after [`ServerBuilder::sync_latency`]. A failing document gives 500 `{"detail": reason}`. |
-//! | `POST /parse_async` | yes | create a job; returns `{"job_id"}` |
+//! | `POST /parse_async` | yes | create a job; returns `{"job_id"}`. An `async.webhook` asks for a delivery when it ends (see below). |
 //! | `GET /job/{job_id}` | yes | `EnhancedAsyncJobResponse`; unknown id: 404 `{"detail":"Job not found"}` |
 //! | `POST /cancel/{job_id}` | yes | `{"job_id", "status"}`; see below; unknown id: 404 |
 //! | `GET /jobs` | yes | `{"jobs": [SingleJob], "next_cursor"}`, newest first; query `cursor`, `limit` (1..=500, default 100), `exclude_configs` |
@@ -55,11 +55,24 @@
 //! **Jobs** start `Pending` with `progress` rising linearly from 0 to 100
 //! over [`ServerBuilder::job_duration`] (tokio clock, so a paused clock
 //! drives it), then are `Completed` (with `result`) or `Failed` (with
-//! `reason`). State is computed on each request; there are no background
-//! tasks. Cancelling a pending job makes it `Cancelled` forever (reason
+//! `reason`). State is computed on each request; the only background
+//! tasks are webhook deliveries. Cancelling a pending job makes it `Cancelled` forever (reason
 //! `"Job cancelled by user"`); cancelling a finished job is a 200 that
 //! reports its unchanged status. Sync parses are jobs too (listed by
 //! `/jobs`).
+//!
+//! **Webhooks**, like Reducto's: a job whose `async.webhook` is `{"mode":
+//! "direct", "url"}` or Svix (`{"mode": "svix", "channels"}`, or `{}`) gets
+//! `POST {"status", "job_id", "metadata"}` (metadata from `async.metadata`,
+//! else `webhook.metadata`) when it is `Completed`, `Failed` or
+//! `Cancelled`: to its URL, unsigned, or to the endpoint set with
+//! [`ServerBuilder::svix_endpoint`], signed like Svix (`svix-id`,
+//! `svix-timestamp`, `svix-signature: v1,<base64 HMAC-SHA256>`). A non-2xx
+//! answer or a connection error is retried [`WEBHOOK_RETRIES`] times after
+//! 1, 2, 4 s ([`ServerBuilder::webhook_backoff`], tokio clock). One task per
+//! such job waits for its end; shutting the server down aborts them.
+//! [`Server::webhook_deliveries`] records every attempt;
+//! [`Server::webhooks_idle`] waits until none is pending.
 //!
 //! **Pagination**: `next_cursor` is opaque (hex) and names the last job
 //! returned, so pages stay stable while new jobs arrive; `null` means no
@@ -110,6 +123,7 @@ mod results;
 mod routes;
 mod server;
 mod state;
+mod webhooks;
 
 pub use faults::{FaultAction, FaultRule, Faults, Limit, LimitKind, ServerStats, Trigger, Window};
 pub use record::{MultipartPart, RecordedRequest};
@@ -117,3 +131,4 @@ pub use results::FAIL_MARKER;
 pub use routes::VERSION;
 pub use server::{Server, ServerBuilder, UploadedFile};
 pub use state::SeedJob;
+pub use webhooks::{DeliveryAttempt, DeliveryOutcome, WebhookDelivery, WEBHOOK_RETRIES};

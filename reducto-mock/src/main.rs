@@ -4,6 +4,7 @@
 //! reducto-mock [--port N] [--api-key K] [--job-duration-ms N] [--url-result-threshold BYTES]
 //!              [--limit-in-flight N[@ROUTE]]... [--limit-rate R[@ROUTE]]...
 //!              [--limit-window sliding|fixed] [--limit-retry-after-ms MS]
+//!              [--svix-endpoint URL --svix-secret whsec_...] [--webhook-backoff-ms MS]
 //! ```
 
 use std::process::ExitCode;
@@ -15,6 +16,7 @@ const USAGE: &str = "\
 usage: reducto-mock [--port N] [--api-key K] [--job-duration-ms N] [--url-result-threshold BYTES]
                     [--limit-in-flight N[@ROUTE]]... [--limit-rate R[@ROUTE]]...
                     [--limit-window sliding|fixed] [--limit-retry-after-ms MS]
+                    [--svix-endpoint URL --svix-secret whsec_...] [--webhook-backoff-ms MS]
 
 Serves a mock of Reducto's API on http://127.0.0.1:N until Ctrl-C.
   --port N                      port to bind (default 0: a random free port)
@@ -26,6 +28,9 @@ Serves a mock of Reducto's API on http://127.0.0.1:N until Ctrl-C.
   --limit-rate R[@ROUTE]        429 above R requests per second (to ROUTE only); repeatable
   --limit-window sliding|fixed  the rate limits' 1 s window (default sliding)
   --limit-retry-after-ms MS     the wait in-flight 429s advertise (default 1000)
+  --svix-endpoint URL           where Svix-mode webhooks are delivered (needs --svix-secret)
+  --svix-secret whsec_...       the secret signing Svix-mode deliveries
+  --webhook-backoff-ms MS       wait before the first webhook retry, doubling (default 1000)
   -h, --help                    show this help";
 
 /// Parsed command line.
@@ -36,6 +41,9 @@ struct Args {
     job_duration_ms: Option<u64>,
     url_result_threshold: Option<usize>,
     limits: Vec<Limit>,
+    svix_endpoint: Option<String>,
+    svix_secret: Option<String>,
+    webhook_backoff_ms: Option<u64>,
 }
 
 /// `Ok(None)` means help was requested.
@@ -99,8 +107,20 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
                         format!("invalid --limit-retry-after-ms: {v}")
                     })?));
             }
+            "--svix-endpoint" => out.svix_endpoint = Some(value("--svix-endpoint")?),
+            "--svix-secret" => out.svix_secret = Some(value("--svix-secret")?),
+            "--webhook-backoff-ms" => {
+                let v = value("--webhook-backoff-ms")?;
+                out.webhook_backoff_ms = Some(
+                    v.parse()
+                        .map_err(|_| format!("invalid --webhook-backoff-ms: {v}"))?,
+                );
+            }
             other => return Err(format!("unknown argument: {other}")),
         }
+    }
+    if out.svix_endpoint.is_some() != out.svix_secret.is_some() {
+        return Err("--svix-endpoint and --svix-secret go together".to_owned());
     }
     // Window and wait apply to every limit, whatever the flags' order.
     for limit in &mut out.limits {
@@ -155,6 +175,12 @@ async fn main() -> ExitCode {
     if let Some(t) = args.url_result_threshold {
         builder = builder.url_result_threshold(t);
     }
+    if let (Some(url), Some(secret)) = (args.svix_endpoint, args.svix_secret) {
+        builder = builder.svix_endpoint(url, secret);
+    }
+    if let Some(ms) = args.webhook_backoff_ms {
+        builder = builder.webhook_backoff(Duration::from_millis(ms));
+    }
     if !args.limits.is_empty() {
         builder = builder.faults(Faults {
             limits: args.limits,
@@ -164,7 +190,7 @@ async fn main() -> ExitCode {
     let server = match builder.start().await {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("reducto-mock: cannot bind 127.0.0.1:{}: {e}", args.port);
+            eprintln!("reducto-mock: cannot start on 127.0.0.1:{}: {e}", args.port);
             return ExitCode::FAILURE;
         }
     };
@@ -205,6 +231,28 @@ mod tests {
         assert_eq!(a.job_duration_ms, Some(0));
         assert_eq!(a.url_result_threshold, Some(10));
         assert!(parse(&["--help"]).expect("ok").is_none());
+    }
+
+    #[test]
+    fn parses_webhook_flags() {
+        let a = parse(&[
+            "--svix-endpoint",
+            "http://127.0.0.1:9000/hook",
+            "--svix-secret=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "--webhook-backoff-ms",
+            "50",
+        ])
+        .ok()
+        .flatten()
+        .expect("valid");
+        assert_eq!(
+            a.svix_endpoint.as_deref(),
+            Some("http://127.0.0.1:9000/hook")
+        );
+        assert_eq!(a.webhook_backoff_ms, Some(50));
+        assert!(parse(&["--svix-endpoint", "http://x"]).is_err());
+        assert!(parse(&["--svix-secret", "whsec_AA=="]).is_err());
+        assert!(parse(&["--webhook-backoff-ms", "soon"]).is_err());
     }
 
     #[test]

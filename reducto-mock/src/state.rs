@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use crate::faults::{FaultEngine, Faults};
 use crate::record::{lock, Recorder};
 use crate::results::{self, Parsed, Source};
+use crate::webhooks::{SvixEndpoint, Webhooks};
 
 /// Reason reported for cancelled jobs.
 pub(crate) const CANCEL_REASON: &str = "Job cancelled by user";
@@ -30,6 +31,7 @@ pub(crate) struct Config {
     pub(crate) chunk_size: usize,
     pub(crate) sync_latency: Duration,
     pub(crate) page_latency: Duration,
+    pub(crate) webhook_backoff: Duration,
 }
 
 impl Default for Config {
@@ -41,6 +43,7 @@ impl Default for Config {
             chunk_size: 1000,
             sync_latency: Duration::ZERO,
             page_latency: Duration::ZERO,
+            webhook_backoff: Duration::from_secs(1),
         }
     }
 }
@@ -53,6 +56,7 @@ pub(crate) struct AppState {
     pub(crate) store: Mutex<Store>,
     pub(crate) recorder: Recorder,
     pub(crate) faults: FaultEngine,
+    pub(crate) webhooks: Webhooks,
 }
 
 /// An uploaded file.
@@ -261,8 +265,14 @@ impl SeedJob {
 }
 
 impl AppState {
-    pub(crate) fn new(config: Config, base_url: String, faults: Faults) -> Self {
+    pub(crate) fn new(
+        config: Config,
+        base_url: String,
+        faults: Faults,
+        svix: Option<SvixEndpoint>,
+    ) -> Self {
         AppState {
+            webhooks: Webhooks::new(config.webhook_backoff, svix),
             config,
             base_url,
             store: Mutex::new(Store::default()),
@@ -386,6 +396,19 @@ impl AppState {
             "raw_config": job.raw_config,
             "bucket": null,
         }))
+    }
+
+    /// A job's status now and, while it is pending on its own (not
+    /// cancelled, not seeded), when it will end; `None` if unknown.
+    pub(crate) fn job_end(&self, job_id: &str) -> Option<(String, Option<Instant>)> {
+        let store = lock(&self.store);
+        let job = store.jobs.get(job_id)?;
+        let view = job.view(job_id, Instant::now());
+        let ends_at = match &job.kind {
+            JobKind::Live(live) if view.status == "Pending" => Some(live.started + live.duration),
+            _ => None,
+        };
+        Some((view.status, ends_at))
     }
 
     /// Cancel a job; returns its status afterwards, or `None` if unknown.
