@@ -4,6 +4,7 @@
 mod common;
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -374,4 +375,97 @@ async fn an_unusable_webhook_is_refused_before_sending() {
         }
     }
     assert!(server.requests().is_empty(), "nothing was sent");
+}
+
+/// What the test receiver got: the verified (Svix) or parsed (direct)
+/// event, or why it was refused.
+type Received = Arc<Mutex<Vec<Result<WebhookEvent, String>>>>;
+
+/// A receiver verifying `/svix` deliveries with [`SECRET`] and parsing
+/// `/direct` ones; returns what it got and its base URL.
+async fn receiver() -> (Received, String) {
+    use axum::{body::Bytes, extract::State, http::HeaderMap, routing::post, Router};
+
+    async fn svix(State(got): State<Received>, headers: HeaderMap, body: Bytes) {
+        let event = verifier()
+            .verify(&headers, &body)
+            .map_err(|e| e.to_string());
+        got.lock().unwrap().push(event);
+    }
+    async fn direct(State(got): State<Received>, body: Bytes) {
+        let event = WebhookEvent::from_body(&body).map_err(|e| e.to_string());
+        got.lock().unwrap().push(event);
+    }
+    let got = Received::default();
+    let app = Router::new()
+        .route("/svix", post(svix))
+        .route("/direct", post(direct))
+        .with_state(got.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (got, base)
+}
+
+/// End to end: the local server delivers, the receiver verifies with the
+/// SDK. The server signs with its own code, so this checks the verifier
+/// against an independent signer.
+#[tokio::test]
+async fn deliveries_from_the_local_server_verify() {
+    let (got, base) = receiver().await;
+    let server = reducto_mock::Server::builder()
+        .job_duration(Duration::ZERO)
+        .svix_endpoint(format!("{base}/svix"), SECRET)
+        .start()
+        .await
+        .unwrap();
+    let client = client_for(&server);
+    let signed = client
+        .parse()
+        .run_job("https://example.com/a.pdf")
+        .webhook(WebhookConfig::svix().metadata(json!({"doc": "a"})))
+        .await
+        .unwrap();
+    let unsigned = client
+        .parse()
+        .run_job("https://example.com/b.pdf")
+        .webhook(WebhookConfig::direct(format!("{base}/direct")).metadata(json!({"doc": "b"})))
+        .await
+        .unwrap();
+    server.webhooks_idle().await;
+
+    let got = got.lock().unwrap().clone();
+    assert_eq!(got.len(), 2, "{got:?}");
+    for (job, doc) in [(&signed.job_id, "a"), (&unsigned.job_id, "b")] {
+        let event = got
+            .iter()
+            .filter_map(|e| e.as_ref().ok())
+            .find(|e| &e.job_id == job)
+            .unwrap_or_else(|| panic!("no valid event for {job}: {got:?}"));
+        assert_eq!(event.status, JobStatus::Completed);
+        assert_eq!(event.metadata, Some(json!({"doc": doc})));
+    }
+}
+
+#[tokio::test]
+async fn deliveries_signed_with_another_secret_are_refused() {
+    let (got, base) = receiver().await;
+    let server = reducto_mock::Server::builder()
+        .job_duration(Duration::ZERO)
+        .svix_endpoint(
+            format!("{base}/svix"),
+            "whsec_c2VjcmV0LW9mLWFub3RoZXItZW5kcG9pbnQ=",
+        )
+        .start()
+        .await
+        .unwrap();
+    client_for(&server)
+        .parse()
+        .run_job("https://example.com/a.pdf")
+        .webhook(WebhookConfig::svix())
+        .await
+        .unwrap();
+    server.webhooks_idle().await;
+    let got = got.lock().unwrap().clone();
+    assert_eq!(got, [Err("no valid webhook signature".to_owned())]);
 }
