@@ -11,6 +11,7 @@ use crate::{
         SettingsReturnImagesItem, Spreadsheet, SyncParseConfig, SyncParseConfigInput,
         UploadResponse, UrlResult,
     },
+    webhook::WebhookConfig,
     Reducto,
 };
 
@@ -275,6 +276,7 @@ impl Parse {
             input: input.into(),
             options: ParseOptions::default(),
             asynchronous: None,
+            webhook: None,
             queue_priority: None,
             request: RequestOptions::default(),
         }
@@ -354,6 +356,7 @@ pub struct ParseRunJob {
     input: DocumentInput,
     options: ParseOptions,
     asynchronous: Option<AsyncConfig>,
+    webhook: Option<WebhookConfig>,
     queue_priority: Option<QueuePriority>,
     request: RequestOptions,
 }
@@ -365,9 +368,31 @@ impl ParseRunJob {
         self
     }
 
-    /// Priority, webhook and metadata of the job.
+    /// Priority, webhook and metadata of the job. A
+    /// [`webhook`](Self::webhook) set as well replaces this config's webhook
+    /// (and its metadata, when it has some), whatever the order of the calls.
     pub fn async_config(mut self, config: AsyncConfig) -> Self {
         self.asynchronous = Some(config);
+        self
+    }
+
+    /// Be notified when the job ends instead of polling (see
+    /// [`crate::webhook`]).
+    ///
+    /// ```no_run
+    /// # async fn run(client: reducto::Reducto) -> reducto::Result<()> {
+    /// use reducto::webhook::WebhookConfig;
+    ///
+    /// let job = client
+    ///     .parse()
+    ///     .run_job("https://example.com/report.pdf")
+    ///     .webhook(WebhookConfig::direct("https://example.com/hooks/reducto")
+    ///         .metadata(serde_json::json!({"report": 17})))
+    ///     .await?;
+    /// # let _ = job; Ok(()) }
+    /// ```
+    pub fn webhook(mut self, webhook: WebhookConfig) -> Self {
+        self.webhook = Some(webhook);
         self
     }
 
@@ -387,7 +412,10 @@ impl ParseRunJob {
         let input = AsyncParseConfigInput::from(self.input.clone());
         let mut body: AsyncParseConfig = from_required(serde_json::json!({ "input": input }))?;
         set_options!(self.options.clone(), body);
-        body.async_ = self.asynchronous.clone();
+        body.async_ = match &self.webhook {
+            Some(webhook) => Some(webhook.clone().into_async_config(self.asynchronous.clone())),
+            None => self.asynchronous.clone(),
+        };
         body.queue_priority = self.queue_priority;
         Ok(body)
     }
@@ -395,6 +423,9 @@ impl ParseRunJob {
     /// Starts the job.
     pub async fn send(self) -> Result<AsyncParseResponse> {
         self.input.validate()?;
+        if let Some(webhook) = &self.webhook {
+            webhook.validate()?;
+        }
         let body = self.body()?;
         let call = self.client.call(&self.request);
         match call.api().async_parse_parse_async_post(&body).await {

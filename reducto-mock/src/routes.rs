@@ -16,6 +16,7 @@ use crate::faults::{self, CursorLoop};
 use crate::record::{MultipartPart, RecordHandle};
 use crate::results::{self, Source};
 use crate::state::{AppState, Finished, NewJob, OrderKey, Outcome, StoredFile};
+use crate::webhooks::{WebhookMode, WebhookRequest};
 
 /// The version string served by `GET /version`.
 pub const VERSION: &str = "v1.12.20-mock";
@@ -226,6 +227,8 @@ struct ParseRequest {
     force_url: bool,
     force_ext: Option<String>,
     raw_config: String,
+    /// `async.webhook` (async parses only).
+    webhook: Option<WebhookRequest>,
 }
 
 pub(crate) enum InputRef {
@@ -243,7 +246,8 @@ async fn parse_sync(
         return resp;
     }
     let latency = state.config.sync_latency;
-    let (job_id, outcome) = match start_parse(&state, &body, latency) {
+    // `/parse` has no async config: a webhook there is ignored.
+    let (job_id, outcome, _) = match start_parse(&state, &body, latency) {
         Ok(v) => v,
         Err(e) => return e.into_response(),
     };
@@ -264,7 +268,12 @@ async fn parse_async(
         return resp;
     }
     match start_parse(&state, &body, state.config.job_duration) {
-        Ok((job_id, _)) => Json(json!({ "job_id": job_id })).into_response(),
+        Ok((job_id, _, webhook)) => {
+            if let Some(webhook) = webhook {
+                state.webhooks.spawn(&state, job_id.clone(), webhook);
+            }
+            Json(json!({ "job_id": job_id })).into_response()
+        }
         Err(e) => e.into_response(),
     }
 }
@@ -286,12 +295,13 @@ impl IntoResponse for StartError {
     }
 }
 
-/// Validate, resolve inputs, parse and create the job.
+/// Validate, resolve inputs, parse and create the job; returns the job's
+/// id, its outcome and the webhook it asked for.
 fn start_parse(
     state: &AppState,
     body: &[u8],
     duration: Duration,
-) -> Result<(String, Outcome), StartError> {
+) -> Result<(String, Outcome, Option<WebhookRequest>), StartError> {
     let req = validate_parse(body).map_err(StartError::Invalid)?;
     let docs = resolve(state, &req.inputs)?;
     let outcome =
@@ -310,7 +320,7 @@ fn start_parse(
         raw_config: req.raw_config,
         source: req.source,
     });
-    Ok((job_id, outcome))
+    Ok((job_id, outcome, req.webhook))
 }
 
 /// The documents named by validated inputs; 404 for an unknown file or job.
@@ -423,6 +433,13 @@ fn validate_parse(body: &[u8]) -> Result<ParseRequest, Vec<Value>> {
             v.clone(),
         )),
     }
+    let webhook = match validate_webhook(obj.get("async")) {
+        Ok(w) => w,
+        Err(e) => {
+            errors.extend(e);
+            None
+        }
+    };
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -432,7 +449,70 @@ fn validate_parse(body: &[u8]) -> Result<ParseRequest, Vec<Value>> {
         force_url,
         force_ext,
         raw_config: String::from_utf8_lossy(body).into_owned(),
+        webhook,
     })
+}
+
+fn validate_webhook(asynchronous: Option<&Value>) -> Result<Option<WebhookRequest>, Vec<Value>> {
+    let Some(webhook) = asynchronous.and_then(|a| a.get("webhook")) else {
+        return Ok(None);
+    };
+    let loc = |field: Option<&str>| match field {
+        Some(f) => json!(["body", "async", "webhook", f]),
+        None => json!(["body", "async", "webhook"]),
+    };
+    let obj = match webhook {
+        Value::Null => return Ok(None),
+        Value::Object(o) => o,
+        other => {
+            return Err(vec![verr(
+                loc(None),
+                "Input should be a valid dictionary or object to extract fields from",
+                "model_attributes_type",
+                other.clone(),
+            )])
+        }
+    };
+    let metadata = asynchronous
+        .and_then(|a| a.get("metadata"))
+        .filter(|m| !m.is_null())
+        .or_else(|| obj.get("metadata"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let mode = match obj.get("mode") {
+        None => WebhookMode::Svix,
+        Some(Value::String(m)) if m == "svix" => WebhookMode::Svix,
+        Some(Value::String(m)) if m == "disabled" => return Ok(None),
+        Some(Value::String(m)) if m == "direct" => match obj.get("url") {
+            Some(Value::String(url)) => WebhookMode::Direct(url.clone()),
+            Some(other) => {
+                return Err(vec![verr(
+                    loc(Some("url")),
+                    "Input should be a valid string",
+                    "string_type",
+                    other.clone(),
+                )])
+            }
+            None => {
+                return Err(vec![verr(
+                    loc(Some("url")),
+                    "Field required",
+                    "missing",
+                    webhook.clone(),
+                )])
+            }
+        },
+        Some(other) => {
+            return Err(vec![json!({
+                "type": "literal_error",
+                "loc": loc(Some("mode")),
+                "msg": "Input should be 'svix', 'direct' or 'disabled'",
+                "input": other,
+                "ctx": { "expected": "'svix', 'direct' or 'disabled'" },
+            })])
+        }
+    };
+    Ok(Some(WebhookRequest { mode, metadata }))
 }
 
 /// The JSON value of a request body, or FastAPI's 422 errors for an empty
@@ -622,7 +702,9 @@ async fn cancel_job(
     let Ok(Path(job_id)) = job_id else {
         return detail(StatusCode::NOT_FOUND, "Job not found");
     };
-    match state.cancel(&job_id) {
+    let cancelled = state.cancel(&job_id);
+    state.webhooks.job_changed(&job_id);
+    match cancelled {
         Some(status) => Json(json!({ "job_id": job_id, "status": status })).into_response(),
         None => detail(StatusCode::NOT_FOUND, "Job not found"),
     }

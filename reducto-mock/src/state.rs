@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use crate::faults::{FaultEngine, Faults};
 use crate::record::{lock, Recorder};
 use crate::results::{self, Parsed, Source};
+use crate::webhooks::{SvixEndpoint, Webhooks};
 
 /// Reason reported for cancelled jobs.
 pub(crate) const CANCEL_REASON: &str = "Job cancelled by user";
@@ -39,6 +40,7 @@ pub(crate) struct Config {
     pub(crate) record_limit: Option<usize>,
     /// Uploads kept (the most recent); `None`: all.
     pub(crate) upload_limit: Option<usize>,
+    pub(crate) webhook_backoff: Duration,
 }
 
 impl Default for Config {
@@ -54,6 +56,7 @@ impl Default for Config {
             cancelled_on_get_job: false,
             record_limit: None,
             upload_limit: None,
+            webhook_backoff: Duration::from_secs(1),
         }
     }
 }
@@ -66,6 +69,7 @@ pub(crate) struct AppState {
     pub(crate) store: Mutex<Store>,
     pub(crate) recorder: Recorder,
     pub(crate) faults: FaultEngine,
+    pub(crate) webhooks: Webhooks,
 }
 
 /// An uploaded file.
@@ -312,9 +316,15 @@ impl SeedJob {
 }
 
 impl AppState {
-    pub(crate) fn new(config: Config, base_url: String, faults: Faults) -> Self {
+    pub(crate) fn new(
+        config: Config,
+        base_url: String,
+        faults: Faults,
+        svix: Option<SvixEndpoint>,
+    ) -> Self {
         AppState {
             recorder: Recorder::with_limit(config.record_limit),
+            webhooks: Webhooks::new(config.webhook_backoff, svix),
             config,
             base_url,
             store: Mutex::new(Store::default()),
@@ -505,6 +515,19 @@ impl AppState {
             "raw_config": job.raw_config,
             "bucket": null,
         }))
+    }
+
+    /// A job's status now and, while it is pending on its own (not
+    /// cancelled, not seeded), when it will end; `None` if unknown.
+    pub(crate) fn job_end(&self, job_id: &str) -> Option<(String, Option<Instant>)> {
+        let store = lock(&self.store);
+        let job = store.jobs.get(job_id)?;
+        let view = job.view(job_id, Instant::now());
+        let ends_at = match &job.kind {
+            JobKind::Live(live) if view.status == "Pending" => Some(live.started + live.duration),
+            _ => None,
+        };
+        Some((view.status, ends_at))
     }
 
     /// Cancel a job; returns its status afterwards, or `None` if unknown.
