@@ -14,7 +14,7 @@
 //! | `POST /upload` | yes | multipart, part `file`; optional query `extension`. Returns `{"file_id": "reducto://<uuid>[.<ext>]", "presigned_url": null}` (extension from the query, else the part's filename). No `file` part: 422; unparseable multipart: 400. No size limit. |
 //! | `DELETE /upload/{file_id}` | yes | `{"file_id"}`; the id (with or without `reducto://`, escaped or not) is unknown afterwards; unknown: 404 |
 //! | `POST /parse` | yes | parse now; returns a `ParseResponse` after [`ServerBuilder::sync_latency`]. A failing document gives 500 `{"detail": reason}`. |
-//! | `POST /parse_async` | yes | create a job; returns `{"job_id"}`. An `async.webhook` asks for a delivery when it ends (see **Webhooks**). |
+//! | `POST /parse_async` | yes | create a job; returns `{"job_id"}`. An `async.webhook` asks for a delivery when it ends (see **Webhooks**; so it does for every operation's jobs). |
 //! | `POST /extract` | yes | a `V3ExtractResponse` (see **Extract**); a body with an `async` object creates a job instead (`{"job_id"}`) |
 //! | `POST /extract_async` | yes | an `Extract` job |
 //! | `POST /split`, `/split_async` | yes | a `SplitResponse` (see **Split**), or a `Split` job |
@@ -91,11 +91,17 @@
 //! reports its unchanged status. Sync requests are jobs too (listed by
 //! `/jobs`).
 //!
-//! **Webhooks**, like Reducto's: a job whose `async.webhook` is `{"mode":
-//! "direct", "url"}` or Svix (`{"mode": "svix", "channels"}`, or `{}`) gets
-//! `POST {"status", "job_id", "metadata"}` (metadata from `async.metadata`,
-//! else `webhook.metadata`) when it is `Completed`, `Failed` or
-//! `Cancelled`: to its URL, unsigned, or to the endpoint set with
+//! **Webhooks**, like Reducto's: a job of any operation (the `*_async`
+//! routes, `/extract` with an `async` object, and `/parse` given an
+//! `AsyncParseConfig`, which answers the result and notifies too) whose
+//! `async.webhook` is `{"mode": "direct", "url"}` or Svix (`{"mode":
+//! "svix", "channels"}`, or `{}`), or an edit whose top-level `webhook`
+//! (`WebhookConfigNew`, disabled unless its `mode` says otherwise) asks
+//! for one, gets `POST {"status", "job_id", "metadata"}` (metadata from
+//! `async.metadata`, else `webhook.metadata`) when it is `Completed`,
+//! `Failed` or `Cancelled` (a job deleted before its end is not notified:
+//! [`DeliveryOutcome::JobDeleted`]). It goes to its URL, unsigned, or to
+//! the endpoint set with
 //! [`ServerBuilder::svix_endpoint`], signed like Svix (`svix-id`,
 //! `svix-timestamp`, `svix-signature: v1,<base64 HMAC-SHA256>`). A non-2xx
 //! answer or a connection error is retried [`WEBHOOK_RETRIES`] times after

@@ -16,7 +16,7 @@ use crate::faults::{self, CursorLoop};
 use crate::record::{MultipartPart, RecordHandle};
 use crate::results::{self, Source};
 use crate::state::{AppState, Finished, NewJob, OrderKey, Outcome, StoredFile};
-use crate::webhooks::{WebhookMode, WebhookRequest};
+use crate::webhooks::{self, WebhookAt, WebhookRequest};
 
 /// The version string served by `GET /version`.
 pub const VERSION: &str = "v1.12.20-mock";
@@ -227,7 +227,7 @@ struct ParseRequest {
     force_url: bool,
     force_ext: Option<String>,
     raw_config: String,
-    /// `async.webhook` (async parses only).
+    /// The webhook asked for (`async.webhook`).
     webhook: Option<WebhookRequest>,
 }
 
@@ -246,8 +246,8 @@ async fn parse_sync(
         return resp;
     }
     let latency = state.config.sync_latency;
-    // `/parse` has no async config: a webhook there is ignored.
-    let (job_id, outcome, _) = match start_parse(&state, &body, latency) {
+    // `/parse` also takes an `AsyncParseConfig`: its webhook is delivered.
+    let (job_id, outcome) = match start_parse(&state, &body, latency) {
         Ok(v) => v,
         Err(e) => return e.into_response(),
     };
@@ -268,12 +268,7 @@ async fn parse_async(
         return resp;
     }
     match start_parse(&state, &body, state.config.job_duration) {
-        Ok((job_id, _, webhook)) => {
-            if let Some(webhook) = webhook {
-                state.webhooks.spawn(&state, job_id.clone(), webhook);
-            }
-            Json(json!({ "job_id": job_id })).into_response()
-        }
+        Ok((job_id, _)) => Json(json!({ "job_id": job_id })).into_response(),
         Err(e) => e.into_response(),
     }
 }
@@ -295,13 +290,13 @@ impl IntoResponse for StartError {
     }
 }
 
-/// Validate, resolve inputs, parse and create the job; returns the job's
-/// id, its outcome and the webhook it asked for.
+/// Validate, resolve inputs, parse and create the job (with the webhook
+/// it asked for); returns the job's id and outcome.
 fn start_parse(
-    state: &AppState,
+    state: &Arc<AppState>,
     body: &[u8],
     duration: Duration,
-) -> Result<(String, Outcome, Option<WebhookRequest>), StartError> {
+) -> Result<(String, Outcome), StartError> {
     let req = validate_parse(body).map_err(StartError::Invalid)?;
     let docs = resolve(state, &req.inputs)?;
     let outcome =
@@ -319,8 +314,9 @@ fn start_parse(
         duration,
         raw_config: req.raw_config,
         source: req.source,
+        webhook: req.webhook,
     });
-    Ok((job_id, outcome, req.webhook))
+    Ok((job_id, outcome))
 }
 
 /// The documents named by validated inputs; 404 for an unknown file or job.
@@ -433,7 +429,7 @@ fn validate_parse(body: &[u8]) -> Result<ParseRequest, Vec<Value>> {
             v.clone(),
         )),
     }
-    let webhook = match validate_webhook(obj.get("async")) {
+    let webhook = match webhooks::requested(&value, WebhookAt::Async) {
         Ok(w) => w,
         Err(e) => {
             errors.extend(e);
@@ -451,68 +447,6 @@ fn validate_parse(body: &[u8]) -> Result<ParseRequest, Vec<Value>> {
         raw_config: String::from_utf8_lossy(body).into_owned(),
         webhook,
     })
-}
-
-fn validate_webhook(asynchronous: Option<&Value>) -> Result<Option<WebhookRequest>, Vec<Value>> {
-    let Some(webhook) = asynchronous.and_then(|a| a.get("webhook")) else {
-        return Ok(None);
-    };
-    let loc = |field: Option<&str>| match field {
-        Some(f) => json!(["body", "async", "webhook", f]),
-        None => json!(["body", "async", "webhook"]),
-    };
-    let obj = match webhook {
-        Value::Null => return Ok(None),
-        Value::Object(o) => o,
-        other => {
-            return Err(vec![verr(
-                loc(None),
-                "Input should be a valid dictionary or object to extract fields from",
-                "model_attributes_type",
-                other.clone(),
-            )])
-        }
-    };
-    let metadata = asynchronous
-        .and_then(|a| a.get("metadata"))
-        .filter(|m| !m.is_null())
-        .or_else(|| obj.get("metadata"))
-        .cloned()
-        .unwrap_or(Value::Null);
-    let mode = match obj.get("mode") {
-        None => WebhookMode::Svix,
-        Some(Value::String(m)) if m == "svix" => WebhookMode::Svix,
-        Some(Value::String(m)) if m == "disabled" => return Ok(None),
-        Some(Value::String(m)) if m == "direct" => match obj.get("url") {
-            Some(Value::String(url)) => WebhookMode::Direct(url.clone()),
-            Some(other) => {
-                return Err(vec![verr(
-                    loc(Some("url")),
-                    "Input should be a valid string",
-                    "string_type",
-                    other.clone(),
-                )])
-            }
-            None => {
-                return Err(vec![verr(
-                    loc(Some("url")),
-                    "Field required",
-                    "missing",
-                    webhook.clone(),
-                )])
-            }
-        },
-        Some(other) => {
-            return Err(vec![json!({
-                "type": "literal_error",
-                "loc": loc(Some("mode")),
-                "msg": "Input should be 'svix', 'direct' or 'disabled'",
-                "input": other,
-                "ctx": { "expected": "'svix', 'direct' or 'disabled'" },
-            })])
-        }
-    };
-    Ok(Some(WebhookRequest { mode, metadata }))
 }
 
 /// The JSON value of a request body, or FastAPI's 422 errors for an empty
@@ -703,7 +637,6 @@ async fn cancel_job(
         return detail(StatusCode::NOT_FOUND, "Job not found");
     };
     let cancelled = state.cancel(&job_id);
-    state.webhooks.job_changed(&job_id);
     match cancelled {
         Some(status) => Json(json!({ "job_id": job_id, "status": status })).into_response(),
         None => detail(StatusCode::NOT_FOUND, "Job not found"),

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use crate::faults::{FaultEngine, Faults};
 use crate::record::{lock, Recorder};
 use crate::results::{self, Parsed, Source};
-use crate::webhooks::{SvixEndpoint, Webhooks};
+use crate::webhooks::{SvixEndpoint, WebhookRequest, Webhooks};
 
 /// Reason reported for cancelled jobs.
 pub(crate) const CANCEL_REASON: &str = "Job cancelled by user";
@@ -176,6 +176,8 @@ pub(crate) struct NewJob {
     pub(crate) duration: Duration,
     pub(crate) raw_config: String,
     pub(crate) source: Value,
+    /// The webhook the request asked for, delivered when the job ends.
+    pub(crate) webhook: Option<WebhookRequest>,
 }
 
 /// A job to insert directly with [`Server::seed_jobs`](crate::Server::seed_jobs),
@@ -414,18 +416,21 @@ impl AppState {
     /// returns whether it existed.
     pub(crate) fn delete_job(&self, job_id: &str) -> bool {
         let mut store = lock(&self.store);
-        match store.jobs.remove(job_id) {
-            Some(job) => {
-                store.order.remove(&job.key);
-                true
-            }
-            None => false,
-        }
+        let Some(job) = store.jobs.remove(job_id) else {
+            return false;
+        };
+        store.order.remove(&job.key);
+        drop(store);
+        self.webhooks.job_changed(job_id);
+        true
     }
 
-    /// Insert a live job; returns its id.
-    pub(crate) fn create_job(&self, new: NewJob) -> String {
+    /// Insert a live job and start the delivery of the webhook it asked
+    /// for (every operation's jobs, sync or async, come through here);
+    /// returns its id.
+    pub(crate) fn create_job(self: &Arc<Self>, new: NewJob) -> String {
         let id = uuid::Uuid::new_v4().to_string();
+        let webhook = new.webhook;
         let mut store = lock(&self.store);
         let key = store.next_key(SystemTime::now());
         store.insert(
@@ -445,6 +450,10 @@ impl AppState {
                 cancelled: false,
             },
         );
+        drop(store);
+        if let Some(webhook) = webhook {
+            self.webhooks.spawn(self, id.clone(), webhook);
+        }
         id
     }
 
@@ -548,7 +557,11 @@ impl AppState {
                 job.cancelled = true;
             }
         }
-        Some(job.view(job_id, now).status)
+        let status = job.view(job_id, now).status;
+        drop(store);
+        // A delivery waiting for the job's planned end sends now.
+        self.webhooks.job_changed(job_id);
+        Some(status)
     }
 
     /// One page of `SingleJob`s, newest first, starting after `after`

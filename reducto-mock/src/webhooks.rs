@@ -27,6 +27,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::record::lock;
+use crate::routes::verr;
 use crate::state::AppState;
 
 /// Retries after the first attempt, as Reducto documents.
@@ -43,6 +44,104 @@ pub(crate) struct WebhookRequest {
 pub(crate) enum WebhookMode {
     Direct(String),
     Svix,
+}
+
+/// Where a body asks for a webhook.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum WebhookAt {
+    /// `async.webhook` (`AsyncConfig`: parse, extract, split, classify,
+    /// pipeline), metadata in `async.metadata`; a webhook without `mode` is
+    /// Svix (the first variant of the spec's union, which defaults it).
+    Async,
+    /// A top-level `webhook` (`WebhookConfigNew`: edit), metadata in it;
+    /// without `mode` it is disabled, as the spec's default says.
+    TopLevel,
+}
+
+/// The webhook a job's body asks for, validated like FastAPI would, or
+/// `None` (absent, `null` or mode `disabled`). The one reader of webhook
+/// requests, used for every operation's jobs.
+pub(crate) fn requested(body: &Value, at: WebhookAt) -> Result<Option<WebhookRequest>, Vec<Value>> {
+    let (webhook, metadata, prefix, default_mode) = match at {
+        WebhookAt::Async => {
+            let asynchronous = body.get("async");
+            (
+                asynchronous.and_then(|a| a.get("webhook")),
+                asynchronous.and_then(|a| a.get("metadata")),
+                vec!["body", "async", "webhook"],
+                "svix",
+            )
+        }
+        WebhookAt::TopLevel => (
+            body.get("webhook"),
+            None,
+            vec!["body", "webhook"],
+            "disabled",
+        ),
+    };
+    let Some(webhook) = webhook else {
+        return Ok(None);
+    };
+    let loc = |field: Option<&str>| {
+        let mut loc: Vec<Value> = prefix.iter().map(|p| json!(p)).collect();
+        loc.extend(field.map(|f| json!(f)));
+        Value::Array(loc)
+    };
+    let obj = match webhook {
+        Value::Null => return Ok(None),
+        Value::Object(o) => o,
+        other => {
+            return Err(vec![verr(
+                loc(None),
+                "Input should be a valid dictionary or object to extract fields from",
+                "model_attributes_type",
+                other.clone(),
+            )])
+        }
+    };
+    // `AsyncConfig.metadata`, else the newer `WebhookConfigNew.metadata`.
+    let metadata = metadata
+        .filter(|m| !m.is_null())
+        .or_else(|| obj.get("metadata"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let mode = match obj.get("mode") {
+        None => Value::String(default_mode.to_owned()),
+        Some(m) => m.clone(),
+    };
+    let mode = match mode.as_str() {
+        Some("svix") => WebhookMode::Svix,
+        Some("disabled") => return Ok(None),
+        Some("direct") => match obj.get("url") {
+            Some(Value::String(url)) => WebhookMode::Direct(url.clone()),
+            Some(other) => {
+                return Err(vec![verr(
+                    loc(Some("url")),
+                    "Input should be a valid string",
+                    "string_type",
+                    other.clone(),
+                )])
+            }
+            None => {
+                return Err(vec![verr(
+                    loc(Some("url")),
+                    "Field required",
+                    "missing",
+                    webhook.clone(),
+                )])
+            }
+        },
+        _ => {
+            return Err(vec![json!({
+                "type": "literal_error",
+                "loc": loc(Some("mode")),
+                "msg": "Input should be 'svix', 'direct' or 'disabled'",
+                "input": mode,
+                "ctx": { "expected": "'svix', 'direct' or 'disabled'" },
+            })])
+        }
+    };
+    Ok(Some(WebhookRequest { mode, metadata }))
 }
 
 /// One job's webhook delivery as the server performed it; see
@@ -90,6 +189,9 @@ pub enum DeliveryOutcome {
     /// Svix mode, but the server has no Svix endpoint configured (see
     /// [`ServerBuilder::svix_endpoint`](crate::ServerBuilder::svix_endpoint)).
     NoEndpoint,
+    /// The job was deleted (`DELETE /job/{id}`) before it ended: nothing
+    /// was sent.
+    JobDeleted,
 }
 
 /// The Svix endpoint: URL and decoded signing key.
@@ -238,8 +340,12 @@ async fn deliver(
 ) {
     let status = loop {
         match state.job_end(&job_id) {
-            // Unknown (cannot happen: jobs are never removed).
-            None => return,
+            // Deleted before it ended: nothing to notify.
+            None => {
+                lock(&state.webhooks.wakers).remove(&job_id);
+                lock(&delivery).outcome = DeliveryOutcome::JobDeleted;
+                return;
+            }
             Some((status, None)) => break status,
             Some((_, Some(ends_at))) => {
                 tokio::select! {

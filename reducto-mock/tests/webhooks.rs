@@ -335,3 +335,144 @@ async fn shutting_down_stops_pending_deliveries() {
     tokio::time::sleep(Duration::from_secs(120)).await;
     assert!(receiver.received().is_empty());
 }
+
+/// Every operation's jobs notify their end through the one job-creation
+/// path: the `*_async` routes (edit's top-level `webhook` too), and
+/// `/extract` and `/parse` given an async config.
+#[tokio::test(start_paused = true)]
+async fn every_operation_notifies_its_end() {
+    let s = Server::builder()
+        .job_duration(Duration::from_secs(5))
+        .pipeline(
+            "totals",
+            json!({ "extract": { "instructions": { "schema": {
+                "type": "object", "properties": { "total": { "type": "number" } }
+            } } } }),
+        )
+        .start()
+        .await
+        .expect("start");
+    let (receiver, url) = Receiver::start(&[]).await;
+    let c = client();
+    let file = upload(
+        &c,
+        &s.url(),
+        "invoice.md",
+        b"# Invoice\n\nInvoice number: INV-7\nTotal: 12.50\n".to_vec(),
+    )
+    .await;
+    let hook =
+        |op: &str| json!({"webhook": {"mode": "direct", "url": url}, "metadata": {"op": op}});
+    let schema = json!({ "properties": { "invoice_number": { "type": "string" } } });
+    let requests = [
+        (
+            "/extract_async",
+            json!({"input": file, "instructions": {"schema": schema}, "async": hook("extract_async")}),
+        ),
+        (
+            "/extract",
+            json!({"input": file, "instructions": {"schema": schema}, "async": hook("extract")}),
+        ),
+        (
+            "/split_async",
+            json!({"input": file, "split_description": [{"name": "Invoice", "description": "invoice"}], "async": hook("split_async")}),
+        ),
+        (
+            "/classify_async",
+            json!({"input": file, "classification_schema": [{"category": "invoice", "criteria": ["invoice"]}], "async": hook("classify_async")}),
+        ),
+        (
+            "/pipeline_async",
+            json!({"input": file, "pipeline_id": "totals", "async": hook("pipeline_async")}),
+        ),
+        (
+            "/edit_async",
+            json!({"document_url": {"file_id": file}, "edit_instructions": "Total: 13.00",
+            "webhook": {"mode": "direct", "url": url, "metadata": {"op": "edit_async"}}}),
+        ),
+    ];
+    let mut jobs = Vec::new();
+    for (path, body) in &requests {
+        let (status, answer) = post_json(&c, &format!("{}{path}", s.url()), body).await;
+        assert_eq!(status, 200, "{path}: {answer}");
+        let id = answer["job_id"].as_str().expect("job_id").to_owned();
+        jobs.push((path.trim_start_matches('/').to_owned(), id));
+    }
+    // `/parse` given an `AsyncParseConfig` answers the result, and notifies.
+    let (status, answer) = post_json(
+        &c,
+        &format!("{}/parse", s.url()),
+        &json!({"input": file, "async": hook("parse")}),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let id = answer["job_id"].as_str().expect("job_id").to_owned();
+    jobs.push(("parse".to_owned(), id));
+    // A sync split's `async` is an extra the spec ignores: no delivery.
+    let split = json!({"input": file, "split_description": [{"name": "Invoice", "description": "invoice"}], "async": hook("split")});
+    let (status, answer) = post_json(&c, &format!("{}/split", s.url()), &split).await;
+    assert_eq!(status, 200, "{answer}");
+    s.webhooks_idle().await;
+    let mut got: Vec<Value> = receiver.received().into_iter().map(|(_, b)| b).collect();
+    got.sort_by_key(|b| b["metadata"]["op"].as_str().unwrap_or("").to_owned());
+    let mut want: Vec<Value> = jobs
+        .iter()
+        .map(|(op, id)| json!({"status": "Completed", "job_id": id, "metadata": {"op": op}}))
+        .collect();
+    want.sort_by_key(|b| b["metadata"]["op"].as_str().unwrap_or("").to_owned());
+    assert_eq!(got, want);
+    let deliveries = s.webhook_deliveries();
+    assert_eq!(deliveries.len(), jobs.len());
+    assert!(deliveries
+        .iter()
+        .all(|d| d.outcome == DeliveryOutcome::Delivered && d.attempts.len() == 1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn edit_webhooks_default_to_disabled_and_deleted_jobs_are_not_notified() {
+    let s = server(Duration::from_secs(30)).await;
+    let (receiver, url) = Receiver::start(&[]).await;
+    let c = client();
+    let file = upload(&c, &s.url(), "form.txt", b"Status: draft\n".to_vec()).await;
+    // `WebhookConfigNew.mode` defaults to disabled.
+    let (status, body) = post_json(
+        &c,
+        &format!("{}/edit_async", s.url()),
+        &json!({"document_url": file, "edit_instructions": "Status: final", "webhook": {"url": url}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    // A bad top-level webhook is a 422 at its own place.
+    let (status, body) = post_json(
+        &c,
+        &format!("{}/edit_async", s.url()),
+        &json!({"document_url": file, "edit_instructions": "x", "webhook": {"mode": "direct"}}),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["detail"][0]["loc"], json!(["body", "webhook", "url"]));
+    assert!(s.webhook_deliveries().is_empty());
+
+    let job = start_job(
+        &s,
+        "https://example.com/a.pdf",
+        json!({"webhook": {"mode": "direct", "url": url}}),
+    )
+    .await;
+    let resp = c
+        .delete(format!("{}/job/{job}", s.url()))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(resp.status(), 202);
+    // The delivery ends at once, without waiting for the planned end.
+    let start = tokio::time::Instant::now();
+    s.webhooks_idle().await;
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    let deliveries = s.webhook_deliveries();
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(deliveries[0].outcome, DeliveryOutcome::JobDeleted);
+    assert!(deliveries[0].attempts.is_empty());
+    assert!(receiver.received().is_empty());
+}
