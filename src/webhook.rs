@@ -198,8 +198,9 @@ impl WebhookConfig {
 pub struct WebhookEvent {
     /// The job that ended.
     pub job_id: String,
-    /// How it ended (`Completed`, `Failed`, ...); fetch the job for its
-    /// result or reason.
+    /// How it ended: Reducto documents `Completed` and `Failed` (a
+    /// cancelled job is `Failed`, its reason `"Job cancelled by user"`);
+    /// fetch the job for its result or reason.
     pub status: JobStatus,
     /// The metadata given with the webhook, if any (`null` reads as `None`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -98,9 +98,11 @@
 //! "svix", "channels"}`, or `{}`), or an edit whose top-level `webhook`
 //! (`WebhookConfigNew`, disabled unless its `mode` says otherwise) asks
 //! for one, gets `POST {"status", "job_id", "metadata"}` (metadata from
-//! `async.metadata`, else `webhook.metadata`) when it is `Completed`,
-//! `Failed` or `Cancelled` (a job deleted before its end is not notified:
-//! [`DeliveryOutcome::JobDeleted`]). It goes to its URL, unsigned, or to
+//! `async.metadata`, else `webhook.metadata`) when it ends. `status` is
+//! `Completed` or `Failed`, the two values Reducto documents: a cancelled
+//! job is `Failed`, as `GET /job` says, and is notified at once. A job
+//! deleted before its end is not notified
+//! ([`DeliveryOutcome::JobDeleted`]). It goes to its URL, unsigned, or to
 //! the endpoint set with
 //! [`ServerBuilder::svix_endpoint`], signed like Svix (`svix-id`,
 //! `svix-timestamp`, `svix-signature: v1,<base64 HMAC-SHA256>`). A non-2xx

@@ -1,5 +1,6 @@
 //! Webhook deliveries, like Reducto's: when an async job that asked for a
-//! webhook ends, POST `{"status", "job_id", "metadata"}` to its URL (direct
+//! webhook ends, POST `{"status", "job_id", "metadata"}` (status
+//! `Completed` or `Failed`; a cancelled job is `Failed`) to its URL (direct
 //! mode) or to the configured Svix endpoint, signed (Svix mode); retry a
 //! failed delivery up to 3 times with exponential backoff.
 //!
@@ -346,7 +347,10 @@ async fn deliver(
                 lock(&delivery).outcome = DeliveryOutcome::JobDeleted;
                 return;
             }
-            Some((status, None)) => break status,
+            // Reducto's webhooks say `Completed` or `Failed` only: a
+            // cancelled job is `Failed`, as `GET /job` reports it.
+            Some((status, None)) if status == "Completed" => break "Completed",
+            Some((_, None)) => break "Failed",
             Some((_, Some(ends_at))) => {
                 tokio::select! {
                     _ = tokio::time::sleep_until(ends_at) => {}

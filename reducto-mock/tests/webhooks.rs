@@ -193,12 +193,13 @@ async fn failed_and_cancelled_jobs_are_notified_when_they_end() {
     )
     .await;
     assert_eq!(status, 200);
-    // The cancellation is delivered at once, not at the job's planned end.
+    // The cancellation is delivered at once, not at the job's planned end,
+    // as `Failed`: Reducto's webhooks say `Completed` or `Failed` only.
     tokio::time::sleep(Duration::from_millis(10)).await;
     let got: Vec<Value> = receiver.received().into_iter().map(|(_, b)| b).collect();
     assert_eq!(
         got,
-        [json!({"status": "Cancelled", "job_id": cancelled, "metadata": null})]
+        [json!({"status": "Failed", "job_id": cancelled, "metadata": null})]
     );
     s.webhooks_idle().await;
     let got: Vec<Value> = receiver.received().into_iter().map(|(_, b)| b).collect();
