@@ -10,8 +10,8 @@
 //! ```
 //!
 //! Run standalone for hours, its memory stays bounded: it records only the
-//! last `--record-limit` requests and keeps only the last `--upload-limit`
-//! uploads (1000 each by default).
+//! last `--record-limit` requests and webhook deliveries and keeps only the
+//! last `--upload-limit` uploads (1000 each by default).
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -34,7 +34,8 @@ Serves a mock of Reducto's API on http://127.0.0.1:N until Ctrl-C.
   --pipeline ID=FILE.json       serve the pipeline defined in FILE.json as pipeline_id ID
                                 (steps split/extract/edit with their endpoints' options;
                                 repeatable)
-  --record-limit N              requests kept in the request log, most recent first (default 1000; 0: none)
+  --record-limit N              requests (and webhook deliveries) kept in the log, most recent
+                                first (default 1000; 0: none)
   --upload-limit N              uploads kept, most recent first (default 1000)
   --limit-in-flight N[@ROUTE]   429 above N requests in flight (to ROUTE only, e.g. /parse or
                                 /job/*); repeatable

@@ -128,8 +128,9 @@ impl ServerBuilder {
         self
     }
 
-    /// Keep only the most recent `n` requests for
-    /// [`Server::requests`] (0 records none). Default: all, which a test
+    /// Keep only the most recent `n` requests for [`Server::requests`]
+    /// and `n` webhook deliveries for [`Server::webhook_deliveries`] (0
+    /// records none; deliveries are still made). Default: all, which a test
     /// wants; a server running for hours should set a limit (the binary's
     /// default is 1000).
     pub fn record_limit(mut self, n: usize) -> Self {
@@ -307,7 +308,8 @@ impl Server {
     }
 
     /// Every webhook delivery so far (one per job that asked for a
-    /// webhook), with its attempts, in job creation order.
+    /// webhook), with its attempts, in job creation order; only the most
+    /// recent [`record_limit`](ServerBuilder::record_limit) ones if set.
     pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
         self.state.webhooks.deliveries()
     }

@@ -326,7 +326,7 @@ impl AppState {
     ) -> Self {
         AppState {
             recorder: Recorder::with_limit(config.record_limit),
-            webhooks: Webhooks::new(config.webhook_backoff, svix),
+            webhooks: Webhooks::new(config.webhook_backoff, svix, config.record_limit),
             config,
             base_url,
             store: Mutex::new(Store::default()),

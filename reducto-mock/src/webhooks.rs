@@ -11,7 +11,7 @@
 //! "id.timestamp.body">`) is computed here, independently of the SDK's
 //! verifier, so the SDK's tests check one implementation against another.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -238,7 +238,11 @@ pub(crate) struct Webhooks {
     backoff: Duration,
     svix: Option<SvixEndpoint>,
     tasks: Mutex<JoinSet<()>>,
-    deliveries: Mutex<Vec<Arc<Mutex<WebhookDelivery>>>>,
+    /// The most recent deliveries, oldest first (at most `keep`).
+    deliveries: Mutex<VecDeque<Arc<Mutex<WebhookDelivery>>>>,
+    /// How many deliveries are kept for [`Webhooks::deliveries`]; `None`:
+    /// all (the server's record limit).
+    keep: Option<usize>,
     /// Wakes a job's task when the job is cancelled.
     wakers: Mutex<HashMap<String, Arc<Notify>>>,
     /// Deliveries not finished yet.
@@ -255,7 +259,7 @@ impl Drop for PendingGuard {
 }
 
 impl Webhooks {
-    pub(crate) fn new(backoff: Duration, svix: Option<SvixEndpoint>) -> Self {
+    pub(crate) fn new(backoff: Duration, svix: Option<SvixEndpoint>, keep: Option<usize>) -> Self {
         let mut http = HttpConnector::new();
         http.set_nodelay(true);
         Webhooks {
@@ -268,7 +272,8 @@ impl Webhooks {
             backoff,
             svix,
             tasks: Mutex::new(JoinSet::new()),
-            deliveries: Mutex::new(Vec::new()),
+            deliveries: Mutex::new(VecDeque::new()),
+            keep,
             wakers: Mutex::new(HashMap::new()),
             pending: watch::channel(0).0,
         }
@@ -289,7 +294,15 @@ impl Webhooks {
             attempts: Vec::new(),
             outcome: DeliveryOutcome::Pending,
         }));
-        lock(&self.deliveries).push(delivery.clone());
+        {
+            // The record of old deliveries is dropped; a pending one keeps
+            // running (its task holds it).
+            let mut deliveries = lock(&self.deliveries);
+            deliveries.push_back(delivery.clone());
+            while deliveries.len() > self.keep.unwrap_or(usize::MAX) {
+                deliveries.pop_front();
+            }
+        }
         let waker = Arc::new(Notify::new());
         lock(&self.wakers).insert(job_id.clone(), waker.clone());
         self.pending.send_modify(|n| *n += 1);

@@ -477,3 +477,29 @@ async fn edit_webhooks_default_to_disabled_and_deleted_jobs_are_not_notified() {
     assert!(deliveries[0].attempts.is_empty());
     assert!(receiver.received().is_empty());
 }
+
+/// A long-running server keeps only its last `record_limit` deliveries on
+/// record, and still makes every one.
+#[tokio::test(start_paused = true)]
+async fn the_delivery_record_is_bounded_by_the_record_limit() {
+    let s = Server::builder()
+        .job_duration(Duration::from_secs(1))
+        .record_limit(2)
+        .start()
+        .await
+        .expect("start");
+    let (receiver, url) = Receiver::start(&[]).await;
+    let mut jobs = Vec::new();
+    for _ in 0..5 {
+        let hook = json!({"webhook": {"mode": "direct", "url": url}});
+        jobs.push(start_job(&s, "https://example.com/a.pdf", hook).await);
+    }
+    s.webhooks_idle().await;
+    assert_eq!(receiver.received().len(), 5);
+    let kept: Vec<String> = s
+        .webhook_deliveries()
+        .into_iter()
+        .map(|d| d.job_id)
+        .collect();
+    assert_eq!(kept, jobs[3..]);
+}
