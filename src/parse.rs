@@ -413,7 +413,11 @@ impl ParseRunJob {
         let mut body: AsyncParseConfig = from_required(serde_json::json!({ "input": input }))?;
         set_options!(self.options.clone(), body);
         body.async_ = match &self.webhook {
-            Some(webhook) => Some(webhook.clone().into_async_config(self.asynchronous.clone())),
+            Some(webhook) => Some(
+                webhook
+                    .clone()
+                    .into_async_config(self.asynchronous.clone())?,
+            ),
             None => self.asynchronous.clone(),
         };
         body.queue_priority = self.queue_priority;

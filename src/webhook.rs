@@ -36,14 +36,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 use subtle::ConstantTimeEq;
 
 use crate::error::{Error, Result};
-use crate::types::{
-    AsyncConfig, AsyncConfigWebhook, DirectWebhookConfig, DirectWebhookConfigMode,
-    SvixWebhookConfig, SvixWebhookConfigMode,
-};
+use crate::types::{from_required, AsyncConfig, AsyncConfigWebhook};
 use crate::JobStatus;
 
 /// How Reducto notifies a job's end, for `run_job`'s `.webhook(...)`.
@@ -149,32 +146,27 @@ impl WebhookConfig {
     /// (priority) kept, its webhook replaced, its metadata replaced when
     /// this config has some. The one place that knows the generated shape,
     /// shared by every operation's `run_job`.
-    pub(crate) fn into_async_config(self, base: Option<AsyncConfig>) -> AsyncConfig {
-        let mut config = base.unwrap_or(AsyncConfig {
-            metadata: None,
-            priority: None,
-            webhook: None,
-        });
-        config.webhook = Some(match self.mode {
-            WebhookMode::Direct { url } => {
-                // The mode is sent although the spec defaults it: the
-                // webhook is an untagged union, so it names its variant.
-                AsyncConfigWebhook::DirectWebhookConfig(DirectWebhookConfig {
-                    mode: Some(DirectWebhookConfigMode::Direct),
-                    url,
-                })
-            }
-            WebhookMode::Svix { channels } => {
-                AsyncConfigWebhook::SvixWebhookConfig(SvixWebhookConfig {
-                    channels,
-                    mode: Some(SvixWebhookConfigMode::Svix),
-                })
-            }
-        });
+    pub(crate) fn into_async_config(self, base: Option<AsyncConfig>) -> Result<AsyncConfig> {
+        // Built from JSON, not struct literals: a field the spec adds later
+        // needs no edit here. The mode is sent although the spec defaults
+        // it: the webhook is an untagged union, so it names its variant.
+        let webhook = match self.mode {
+            WebhookMode::Direct { url } => AsyncConfigWebhook::DirectWebhookConfig(from_required(
+                json!({ "mode": "direct", "url": url }),
+            )?),
+            WebhookMode::Svix { channels } => AsyncConfigWebhook::SvixWebhookConfig(from_required(
+                json!({ "mode": "svix", "channels": channels }),
+            )?),
+        };
+        let mut config = match base {
+            Some(config) => config,
+            None => from_required(json!({}))?,
+        };
+        config.webhook = Some(webhook);
         if self.metadata.is_some() {
             config.metadata = self.metadata;
         }
-        config
+        Ok(config)
     }
 }
 
