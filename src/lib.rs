@@ -102,6 +102,7 @@ mod transport;
 pub mod types;
 mod upload;
 pub mod wait;
+pub mod webhook;
 
 pub use client::{
     Environment, Reducto, ReductoBuilder, API_KEY_ENV, BASE_URL_ENV, DEFAULT_CONNECT_TIMEOUT,

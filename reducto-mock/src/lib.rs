@@ -14,7 +14,7 @@
 //! | `POST /upload` | yes | multipart, part `file`; optional query `extension`. Returns `{"file_id": "reducto://<uuid>[.<ext>]", "presigned_url": null}` (extension from the query, else the part's filename). No `file` part: 422; unparseable multipart: 400. No size limit. |
 //! | `DELETE /upload/{file_id}` | yes | `{"file_id"}`; the id (with or without `reducto://`, escaped or not) is unknown afterwards; unknown: 404 |
 //! | `POST /parse` | yes | parse now; returns a `ParseResponse` after [`ServerBuilder::sync_latency`]. A failing document gives 500 `{"detail": reason}`. |
-//! | `POST /parse_async` | yes | create a job; returns `{"job_id"}` |
+//! | `POST /parse_async` | yes | create a job; returns `{"job_id"}`. An `async.webhook` asks for a delivery when it ends (see **Webhooks**; so it does for every operation's jobs). |
 //! | `POST /extract` | yes | a `V3ExtractResponse` (see **Extract**); a body with an `async` object creates a job instead (`{"job_id"}`) |
 //! | `POST /extract_async` | yes | an `Extract` job |
 //! | `POST /split`, `/split_async` | yes | a `SplitResponse` (see **Split**), or a `Split` job |
@@ -85,11 +85,32 @@
 //! **Jobs** start `Pending` with `progress` rising linearly from 0 to 100
 //! over [`ServerBuilder::job_duration`] (tokio clock, so a paused clock
 //! drives it), then are `Completed` (with `result`) or `Failed` (with
-//! `reason`). State is computed on each request; there are no background
-//! tasks. Cancelling a pending job makes it `Cancelled` forever (reason
+//! `reason`). State is computed on each request; the only background
+//! tasks are webhook deliveries. Cancelling a pending job makes it `Cancelled` forever (reason
 //! `"Job cancelled by user"`); cancelling a finished job is a 200 that
 //! reports its unchanged status. Sync requests are jobs too (listed by
 //! `/jobs`).
+//!
+//! **Webhooks**, like Reducto's: a job of any operation (the `*_async`
+//! routes, `/extract` with an `async` object, and `/parse` given an
+//! `AsyncParseConfig`, which answers the result and notifies too) whose
+//! `async.webhook` is `{"mode": "direct", "url"}` or Svix (`{"mode":
+//! "svix", "channels"}`, or `{}`), or an edit whose top-level `webhook`
+//! (`WebhookConfigNew`, disabled unless its `mode` says otherwise) asks
+//! for one, gets `POST {"status", "job_id", "metadata"}` (metadata from
+//! `async.metadata`, else `webhook.metadata`) when it ends. `status` is
+//! `Completed` or `Failed`, the two values Reducto documents: a cancelled
+//! job is `Failed`, as `GET /job` says, and is notified at once. A job
+//! deleted before its end is not notified
+//! ([`DeliveryOutcome::JobDeleted`]). It goes to its URL, unsigned, or to
+//! the endpoint set with
+//! [`ServerBuilder::svix_endpoint`], signed like Svix (`svix-id`,
+//! `svix-timestamp`, `svix-signature: v1,<base64 HMAC-SHA256>`). A non-2xx
+//! answer or a connection error is retried [`WEBHOOK_RETRIES`] times after
+//! 1, 2, 4 s ([`ServerBuilder::webhook_backoff`], tokio clock). One task per
+//! such job waits for its end; shutting the server down aborts them.
+//! [`Server::webhook_deliveries`] records every attempt;
+//! [`Server::webhooks_idle`] waits until none is pending.
 //!
 //! **Pagination**: `next_cursor` is opaque (hex) and names the last job
 //! returned, so pages stay stable while new jobs arrive; `null` means no
@@ -99,6 +120,14 @@
 //! response, latency, dropped connections and cursor loops, by probability
 //! (seeded) or for the next N requests to a route. Faults apply before auth
 //! (like a gateway in front of the API) and only to known routes.
+//!
+//! **Limits** (like Reducto's ingress: 500 requests/s, 200 concurrent sync
+//! requests): [`Limit::in_flight`] and [`Limit::per_second`] (sliding or
+//! fixed 1 s window, tokio clock), for all routes or some, answer `429
+//! {"detail": "Rate limit exceeded: ..."}` with `retry-after` and
+//! `retry-after-ms`; [`Server::stats`] counts the requests they refused and
+//! the peak in flight. Set them with [`Faults::limit`] or the binary's
+//! `--limit-in-flight N[@ROUTE]` / `--limit-rate R[@ROUTE]` flags.
 //!
 //! # Example
 //!
@@ -133,10 +162,12 @@ mod results;
 mod routes;
 mod server;
 mod state;
+mod webhooks;
 
-pub use faults::{FaultAction, FaultRule, Faults, Trigger};
+pub use faults::{FaultAction, FaultRule, Faults, Limit, LimitKind, ServerStats, Trigger, Window};
 pub use record::{MultipartPart, RecordedRequest};
 pub use results::FAIL_MARKER;
 pub use routes::VERSION;
 pub use server::{Server, ServerBuilder, UploadedFile};
 pub use state::SeedJob;
+pub use webhooks::{DeliveryAttempt, DeliveryOutcome, WebhookDelivery, WEBHOOK_RETRIES};

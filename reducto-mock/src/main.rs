@@ -4,21 +4,27 @@
 //! reducto-mock [--port N] [--api-key K] [--job-duration-ms N] [--url-result-threshold BYTES]
 //!              [--pipeline ID=FILE.json]...
 //!              [--record-limit N] [--upload-limit N]
+//!              [--limit-in-flight N[@ROUTE]]... [--limit-rate R[@ROUTE]]...
+//!              [--limit-window sliding|fixed] [--limit-retry-after-ms MS]
+//!              [--svix-endpoint URL --svix-secret whsec_...] [--webhook-backoff-ms MS]
 //! ```
 //!
 //! Run standalone for hours, its memory stays bounded: it records only the
-//! last `--record-limit` requests and keeps only the last `--upload-limit`
-//! uploads (1000 each by default).
+//! last `--record-limit` requests and webhook deliveries and keeps only the
+//! last `--upload-limit` uploads (1000 each by default).
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use reducto_mock::Server;
+use reducto_mock::{Faults, Limit, Server};
 
 const USAGE: &str = "\
 usage: reducto-mock [--port N] [--api-key K] [--job-duration-ms N] [--url-result-threshold BYTES]
                     [--pipeline ID=FILE.json]...
                     [--record-limit N] [--upload-limit N]
+                    [--limit-in-flight N[@ROUTE]]... [--limit-rate R[@ROUTE]]...
+                    [--limit-window sliding|fixed] [--limit-retry-after-ms MS]
+                    [--svix-endpoint URL --svix-secret whsec_...] [--webhook-backoff-ms MS]
 
 Serves a mock of Reducto's API on http://127.0.0.1:N until Ctrl-C.
   --port N                      port to bind (default 0: a random free port)
@@ -28,8 +34,17 @@ Serves a mock of Reducto's API on http://127.0.0.1:N until Ctrl-C.
   --pipeline ID=FILE.json       serve the pipeline defined in FILE.json as pipeline_id ID
                                 (steps split/extract/edit with their endpoints' options;
                                 repeatable)
-  --record-limit N              requests kept in the request log, most recent first (default 1000; 0: none)
+  --record-limit N              requests (and webhook deliveries) kept in the log, most recent
+                                first (default 1000; 0: none)
   --upload-limit N              uploads kept, most recent first (default 1000)
+  --limit-in-flight N[@ROUTE]   429 above N requests in flight (to ROUTE only, e.g. /parse or
+                                /job/*); repeatable
+  --limit-rate R[@ROUTE]        429 above R requests per second (to ROUTE only); repeatable
+  --limit-window sliding|fixed  the rate limits' 1 s window (default sliding)
+  --limit-retry-after-ms MS     the wait in-flight 429s advertise (default 1000)
+  --svix-endpoint URL           where Svix-mode webhooks are delivered (needs --svix-secret)
+  --svix-secret whsec_...       the secret signing Svix-mode deliveries
+  --webhook-backoff-ms MS       wait before the first webhook retry, doubling (default 1000)
   -h, --help                    show this help";
 
 /// Parsed command line.
@@ -43,6 +58,10 @@ struct Args {
     pipelines: Vec<(String, String)>,
     record_limit: usize,
     upload_limit: usize,
+    limits: Vec<Limit>,
+    svix_endpoint: Option<String>,
+    svix_secret: Option<String>,
+    webhook_backoff_ms: Option<u64>,
 }
 
 /// The binary's bounds on what it keeps (the library keeps everything a
@@ -60,6 +79,10 @@ impl Default for Args {
             pipelines: Vec::new(),
             record_limit: DEFAULT_RECORD_LIMIT,
             upload_limit: DEFAULT_UPLOAD_LIMIT,
+            limits: Vec::new(),
+            svix_endpoint: None,
+            svix_secret: None,
+            webhook_backoff_ms: None,
         }
     }
 }
@@ -67,6 +90,8 @@ impl Default for Args {
 /// `Ok(None)` means help was requested.
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
     let mut out = Args::default();
+    let mut fixed_window = None;
+    let mut retry_after = None;
     while let Some(arg) = args.next() {
         // Accept both `--flag value` and `--flag=value`.
         let (flag, inline) = match arg.split_once('=') {
@@ -123,10 +148,70 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
                     .parse()
                     .map_err(|_| format!("invalid --upload-limit: {v}"))?;
             }
+            "--limit-in-flight" => {
+                let (n, route) = limit_value("--limit-in-flight", &value("--limit-in-flight")?)?;
+                out.limits.push(with_route(Limit::in_flight(n), route));
+            }
+            "--limit-rate" => {
+                let (r, route) = limit_value("--limit-rate", &value("--limit-rate")?)?;
+                let r = u32::try_from(r).map_err(|_| format!("invalid --limit-rate: {r}"))?;
+                out.limits.push(with_route(Limit::per_second(r), route));
+            }
+            "--limit-window" => match value("--limit-window")?.as_str() {
+                "sliding" => fixed_window = Some(false),
+                "fixed" => fixed_window = Some(true),
+                v => return Err(format!("invalid --limit-window: {v} (sliding or fixed)")),
+            },
+            "--limit-retry-after-ms" => {
+                let v = value("--limit-retry-after-ms")?;
+                retry_after =
+                    Some(Duration::from_millis(v.parse().map_err(|_| {
+                        format!("invalid --limit-retry-after-ms: {v}")
+                    })?));
+            }
+            "--svix-endpoint" => out.svix_endpoint = Some(value("--svix-endpoint")?),
+            "--svix-secret" => out.svix_secret = Some(value("--svix-secret")?),
+            "--webhook-backoff-ms" => {
+                let v = value("--webhook-backoff-ms")?;
+                out.webhook_backoff_ms = Some(
+                    v.parse()
+                        .map_err(|_| format!("invalid --webhook-backoff-ms: {v}"))?,
+                );
+            }
             other => return Err(format!("unknown argument: {other}")),
         }
     }
+    if out.svix_endpoint.is_some() != out.svix_secret.is_some() {
+        return Err("--svix-endpoint and --svix-secret go together".to_owned());
+    }
+    // Window and wait apply to every limit, whatever the flags' order.
+    for limit in &mut out.limits {
+        if fixed_window == Some(true) {
+            *limit = limit.clone().fixed_window();
+        }
+        if let Some(d) = retry_after {
+            *limit = limit.clone().retry_after(d);
+        }
+    }
     Ok(Some(out))
+}
+
+/// `N` or `N@ROUTE`.
+fn limit_value(flag: &str, v: &str) -> Result<(usize, Option<String>), String> {
+    let (n, route) = match v.split_once('@') {
+        Some((n, r)) if !r.is_empty() => (n, Some(r.to_owned())),
+        Some(_) => return Err(format!("invalid {flag}: {v} (empty route)")),
+        None => (v, None),
+    };
+    let n = n.parse().map_err(|_| format!("invalid {flag}: {v}"))?;
+    Ok((n, route))
+}
+
+fn with_route(limit: Limit, route: Option<String>) -> Limit {
+    match route {
+        Some(r) => limit.route(r),
+        None => limit,
+    }
 }
 
 #[tokio::main]
@@ -167,6 +252,18 @@ async fn main() -> ExitCode {
             }
         }
     }
+    if let (Some(url), Some(secret)) = (args.svix_endpoint, args.svix_secret) {
+        builder = builder.svix_endpoint(url, secret);
+    }
+    if let Some(ms) = args.webhook_backoff_ms {
+        builder = builder.webhook_backoff(Duration::from_millis(ms));
+    }
+    if !args.limits.is_empty() {
+        builder = builder.faults(Faults {
+            limits: args.limits,
+            ..Faults::default()
+        });
+    }
     let server = match builder.start().await {
         Ok(s) => s,
         Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
@@ -174,7 +271,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
         Err(e) => {
-            eprintln!("reducto-mock: cannot bind 127.0.0.1:{}: {e}", args.port);
+            eprintln!("reducto-mock: cannot start on 127.0.0.1:{}: {e}", args.port);
             return ExitCode::FAILURE;
         }
     };
@@ -232,6 +329,62 @@ mod tests {
             .expect("valid");
         assert_eq!((b.record_limit, b.upload_limit), (0, 5));
         assert!(parse(&["--help"]).expect("ok").is_none());
+    }
+
+    #[test]
+    fn parses_webhook_flags() {
+        let a = parse(&[
+            "--svix-endpoint",
+            "http://127.0.0.1:9000/hook",
+            "--svix-secret=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "--webhook-backoff-ms",
+            "50",
+        ])
+        .ok()
+        .flatten()
+        .expect("valid");
+        assert_eq!(
+            a.svix_endpoint.as_deref(),
+            Some("http://127.0.0.1:9000/hook")
+        );
+        assert_eq!(a.webhook_backoff_ms, Some(50));
+        assert!(parse(&["--svix-endpoint", "http://x"]).is_err());
+        assert!(parse(&["--svix-secret", "whsec_AA=="]).is_err());
+        assert!(parse(&["--webhook-backoff-ms", "soon"]).is_err());
+    }
+
+    #[test]
+    fn parses_limits() {
+        let a = parse(&[
+            "--limit-in-flight",
+            "200@/parse",
+            "--limit-rate=500",
+            "--limit-window",
+            "fixed",
+            "--limit-retry-after-ms",
+            "250",
+        ])
+        .ok()
+        .flatten()
+        .expect("valid");
+        assert_eq!(
+            a.limits,
+            [
+                Limit::in_flight(200)
+                    .route("/parse")
+                    .retry_after(Duration::from_millis(250)),
+                Limit::per_second(500).fixed_window(),
+            ]
+        );
+        for bad in [
+            &["--limit-in-flight", "x"][..],
+            &["--limit-in-flight", "5@"],
+            &["--limit-rate", "99999999999"],
+            &["--limit-window", "hourly"],
+            &["--limit-retry-after-ms", "-1"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::faults::{self, CursorLoop};
 use crate::record::{MultipartPart, RecordHandle};
 use crate::results::{self, Source};
 use crate::state::{AppState, Finished, NewJob, OrderKey, Outcome, StoredFile};
+use crate::webhooks::{self, WebhookAt, WebhookRequest};
 
 /// The version string served by `GET /version`.
 pub const VERSION: &str = "v1.12.20-mock";
@@ -226,6 +227,8 @@ struct ParseRequest {
     force_url: bool,
     force_ext: Option<String>,
     raw_config: String,
+    /// The webhook asked for (`async.webhook`).
+    webhook: Option<WebhookRequest>,
 }
 
 pub(crate) enum InputRef {
@@ -243,6 +246,7 @@ async fn parse_sync(
         return resp;
     }
     let latency = state.config.sync_latency;
+    // `/parse` also takes an `AsyncParseConfig`: its webhook is delivered.
     let (job_id, outcome) = match start_parse(&state, &body, latency) {
         Ok(v) => v,
         Err(e) => return e.into_response(),
@@ -286,9 +290,10 @@ impl IntoResponse for StartError {
     }
 }
 
-/// Validate, resolve inputs, parse and create the job.
+/// Validate, resolve inputs, parse and create the job (with the webhook
+/// it asked for); returns the job's id and outcome.
 fn start_parse(
-    state: &AppState,
+    state: &Arc<AppState>,
     body: &[u8],
     duration: Duration,
 ) -> Result<(String, Outcome), StartError> {
@@ -309,6 +314,7 @@ fn start_parse(
         duration,
         raw_config: req.raw_config,
         source: req.source,
+        webhook: req.webhook,
     });
     Ok((job_id, outcome))
 }
@@ -423,6 +429,13 @@ fn validate_parse(body: &[u8]) -> Result<ParseRequest, Vec<Value>> {
             v.clone(),
         )),
     }
+    let webhook = match webhooks::requested(&value, WebhookAt::Async) {
+        Ok(w) => w,
+        Err(e) => {
+            errors.extend(e);
+            None
+        }
+    };
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -432,6 +445,7 @@ fn validate_parse(body: &[u8]) -> Result<ParseRequest, Vec<Value>> {
         force_url,
         force_ext,
         raw_config: String::from_utf8_lossy(body).into_owned(),
+        webhook,
     })
 }
 
@@ -622,7 +636,8 @@ async fn cancel_job(
     let Ok(Path(job_id)) = job_id else {
         return detail(StatusCode::NOT_FOUND, "Job not found");
     };
-    match state.cancel(&job_id) {
+    let cancelled = state.cancel(&job_id);
+    match cancelled {
         Some(status) => Json(json!({ "job_id": job_id, "status": status })).into_response(),
         None => detail(StatusCode::NOT_FOUND, "Job not found"),
     }

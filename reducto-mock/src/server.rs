@@ -17,15 +17,17 @@ use tokio::sync::{watch, Notify};
 use tokio::task::{JoinHandle, JoinSet};
 use tower::ServiceExt;
 
-use crate::faults::{ConnKill, Faults};
+use crate::faults::{ConnKill, Faults, ServerStats};
 use crate::record::RecordedRequest;
 use crate::state::{AppState, Config, SeedJob};
+use crate::webhooks::{SvixEndpoint, WebhookDelivery};
 
 /// A running mock server, bound to `127.0.0.1`.
 ///
 /// Dropping it shuts it down gracefully: the listener closes at once, idle
-/// connections close, and in-flight requests finish before their connection
-/// task ends (no task outlives that). [`Server::shutdown`] does the same and
+/// connections close, in-flight requests finish before their connection
+/// task ends (no task outlives that), and pending webhook deliveries are
+/// aborted. [`Server::shutdown`] does the same and
 /// waits for it.
 pub struct Server {
     state: Arc<AppState>,
@@ -44,6 +46,8 @@ pub struct ServerBuilder {
     config: Config,
     port: u16,
     faults: Faults,
+    /// Svix endpoint URL and secret, checked by `start`.
+    svix: Option<(String, String)>,
 }
 
 /// An uploaded file as stored by the server (see [`Server::uploaded_file`]).
@@ -124,8 +128,9 @@ impl ServerBuilder {
         self
     }
 
-    /// Keep only the most recent `n` requests for
-    /// [`Server::requests`] (0 records none). Default: all, which a test
+    /// Keep only the most recent `n` requests for [`Server::requests`]
+    /// and `n` webhook deliveries for [`Server::webhook_deliveries`] (0
+    /// records none; deliveries are still made). Default: all, which a test
     /// wants; a server running for hours should set a limit (the binary's
     /// default is 1000).
     pub fn record_limit(mut self, n: usize) -> Self {
@@ -178,23 +183,47 @@ impl ServerBuilder {
         self
     }
 
+    /// Where Svix-mode webhooks are delivered (the endpoint a Reducto user
+    /// configures in the Svix portal) and the endpoint's signing secret,
+    /// `whsec_<base64>`. Without it, Svix-mode deliveries are recorded as
+    /// [`DeliveryOutcome::NoEndpoint`](crate::DeliveryOutcome::NoEndpoint).
+    /// A malformed secret makes [`start`](Self::start) fail.
+    pub fn svix_endpoint(mut self, url: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.svix = Some((url.into(), secret.into()));
+        self
+    }
+
+    /// The wait before the first retry of a failed webhook delivery
+    /// (default 1 s, tokio clock); each further retry waits twice as long
+    /// as the previous one (1, 2, 4 s by default).
+    pub fn webhook_backoff(mut self, d: Duration) -> Self {
+        self.config.webhook_backoff = d;
+        self
+    }
+
     /// Bind and start serving on the current tokio runtime.
     ///
     /// # Errors
-    /// Binding fails, or a [`ServerBuilder::pipeline`] definition is
-    /// invalid (`InvalidInput`).
+    /// Binding fails, or (`InvalidInput`) a [`ServerBuilder::pipeline`]
+    /// definition is invalid or the [`svix_endpoint`](Self::svix_endpoint)
+    /// secret is malformed.
     pub async fn start(self) -> io::Result<Server> {
         for (id, definition) in &self.config.pipelines {
             crate::ops::pipeline::validate(definition).map_err(|e| {
                 io::Error::new(io::ErrorKind::InvalidInput, format!("pipeline {id:?}: {e}"))
             })?;
         }
+        let svix = match self.svix {
+            Some((url, secret)) => Some(SvixEndpoint::new(url, &secret)?),
+            None => None,
+        };
         let listener = TcpListener::bind(("127.0.0.1", self.port)).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(AppState::new(
             self.config,
             format!("http://{addr}"),
             self.faults,
+            svix,
         ));
         let router = crate::routes::router(state.clone());
         let (tx, rx) = watch::channel(false);
@@ -257,14 +286,42 @@ impl Server {
         self.state.job_count()
     }
 
-    /// Replace the fault rules at runtime; resets the random generator to
-    /// the new seed and all "times" counters. `Faults::default()` disables
-    /// faults.
+    /// Replace the fault rules and limits at runtime; resets the random
+    /// generator to the new seed, all "times" counters and the limits'
+    /// windows (requests already in flight do not count against the new
+    /// limits). `Faults::default()` disables faults.
     pub fn set_faults(&self, faults: Faults) {
         self.state.faults.set(faults)
     }
 
-    /// Remove all fault rules.
+    /// Counters of requests to known routes: received, answered 429 by a
+    /// [`Limit`](crate::Limit), in flight now and at most. They survive
+    /// [`Server::set_faults`]; see [`Server::reset_stats`].
+    pub fn stats(&self) -> ServerStats {
+        self.state.faults.stats()
+    }
+
+    /// Zero the counters of [`Server::stats`] (e.g. between benchmark
+    /// runs); the peak restarts from the requests in flight now.
+    pub fn reset_stats(&self) {
+        self.state.faults.reset_stats()
+    }
+
+    /// Every webhook delivery so far (one per job that asked for a
+    /// webhook), with its attempts, in job creation order; only the most
+    /// recent [`record_limit`](ServerBuilder::record_limit) ones if set.
+    pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
+        self.state.webhooks.deliveries()
+    }
+
+    /// Resolves once every webhook delivery has ended (delivered, given up,
+    /// without endpoint or job deleted); deliveries wait for their job's end, so with
+    /// jobs still running this waits for them too.
+    pub async fn webhooks_idle(&self) {
+        self.state.webhooks.idle().await
+    }
+
+    /// Remove all fault rules and limits.
     pub fn clear_faults(&self) {
         self.state.faults.set(Faults::default())
     }
@@ -282,6 +339,7 @@ impl Server {
     /// Shut down and wait until the listener and all connections are closed
     /// (in-flight requests finish first).
     pub async fn shutdown(mut self) {
+        self.state.webhooks.abort_all();
         let _ = self.shutdown.send(true);
         if let Some(task) = self.task.take() {
             let _ = task.await;
@@ -292,7 +350,9 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         // The accept loop sees this, stops accepting and winds down its
-        // connections by itself; Drop cannot wait for it.
+        // connections by itself; Drop cannot wait for it. Pending webhook
+        // deliveries stop now.
+        self.state.webhooks.abort_all();
         let _ = self.shutdown.send(true);
     }
 }

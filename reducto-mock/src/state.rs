@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use crate::faults::{FaultEngine, Faults};
 use crate::record::{lock, Recorder};
 use crate::results::{self, Parsed, Source};
+use crate::webhooks::{SvixEndpoint, WebhookRequest, Webhooks};
 
 /// Reason reported for cancelled jobs.
 pub(crate) const CANCEL_REASON: &str = "Job cancelled by user";
@@ -39,6 +40,7 @@ pub(crate) struct Config {
     pub(crate) record_limit: Option<usize>,
     /// Uploads kept (the most recent); `None`: all.
     pub(crate) upload_limit: Option<usize>,
+    pub(crate) webhook_backoff: Duration,
 }
 
 impl Default for Config {
@@ -54,6 +56,7 @@ impl Default for Config {
             cancelled_on_get_job: false,
             record_limit: None,
             upload_limit: None,
+            webhook_backoff: Duration::from_secs(1),
         }
     }
 }
@@ -66,6 +69,7 @@ pub(crate) struct AppState {
     pub(crate) store: Mutex<Store>,
     pub(crate) recorder: Recorder,
     pub(crate) faults: FaultEngine,
+    pub(crate) webhooks: Webhooks,
 }
 
 /// An uploaded file.
@@ -172,6 +176,8 @@ pub(crate) struct NewJob {
     pub(crate) duration: Duration,
     pub(crate) raw_config: String,
     pub(crate) source: Value,
+    /// The webhook the request asked for, delivered when the job ends.
+    pub(crate) webhook: Option<WebhookRequest>,
 }
 
 /// A job to insert directly with [`Server::seed_jobs`](crate::Server::seed_jobs),
@@ -312,9 +318,15 @@ impl SeedJob {
 }
 
 impl AppState {
-    pub(crate) fn new(config: Config, base_url: String, faults: Faults) -> Self {
+    pub(crate) fn new(
+        config: Config,
+        base_url: String,
+        faults: Faults,
+        svix: Option<SvixEndpoint>,
+    ) -> Self {
         AppState {
             recorder: Recorder::with_limit(config.record_limit),
+            webhooks: Webhooks::new(config.webhook_backoff, svix, config.record_limit),
             config,
             base_url,
             store: Mutex::new(Store::default()),
@@ -404,18 +416,21 @@ impl AppState {
     /// returns whether it existed.
     pub(crate) fn delete_job(&self, job_id: &str) -> bool {
         let mut store = lock(&self.store);
-        match store.jobs.remove(job_id) {
-            Some(job) => {
-                store.order.remove(&job.key);
-                true
-            }
-            None => false,
-        }
+        let Some(job) = store.jobs.remove(job_id) else {
+            return false;
+        };
+        store.order.remove(&job.key);
+        drop(store);
+        self.webhooks.job_changed(job_id);
+        true
     }
 
-    /// Insert a live job; returns its id.
-    pub(crate) fn create_job(&self, new: NewJob) -> String {
+    /// Insert a live job and start the delivery of the webhook it asked
+    /// for (every operation's jobs, sync or async, come through here);
+    /// returns its id.
+    pub(crate) fn create_job(self: &Arc<Self>, new: NewJob) -> String {
         let id = uuid::Uuid::new_v4().to_string();
+        let webhook = new.webhook;
         let mut store = lock(&self.store);
         let key = store.next_key(SystemTime::now());
         store.insert(
@@ -435,6 +450,10 @@ impl AppState {
                 cancelled: false,
             },
         );
+        drop(store);
+        if let Some(webhook) = webhook {
+            self.webhooks.spawn(self, id.clone(), webhook);
+        }
         id
     }
 
@@ -507,6 +526,19 @@ impl AppState {
         }))
     }
 
+    /// A job's status now and, while it is pending on its own (not
+    /// cancelled, not seeded), when it will end; `None` if unknown.
+    pub(crate) fn job_end(&self, job_id: &str) -> Option<(String, Option<Instant>)> {
+        let store = lock(&self.store);
+        let job = store.jobs.get(job_id)?;
+        let view = job.view(job_id, Instant::now());
+        let ends_at = match &job.kind {
+            JobKind::Live(live) if view.status == "Pending" => Some(live.started + live.duration),
+            _ => None,
+        };
+        Some((view.status, ends_at))
+    }
+
     /// Cancel a job; returns its status afterwards, or `None` if unknown.
     pub(crate) fn cancel(&self, job_id: &str) -> Option<String> {
         let mut store = lock(&self.store);
@@ -525,7 +557,11 @@ impl AppState {
                 job.cancelled = true;
             }
         }
-        Some(job.view(job_id, now).status)
+        let status = job.view(job_id, now).status;
+        drop(store);
+        // A delivery waiting for the job's planned end sends now.
+        self.webhooks.job_changed(job_id);
+        Some(status)
     }
 
     /// One page of `SingleJob`s, newest first, starting after `after`

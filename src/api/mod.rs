@@ -395,28 +395,66 @@ impl<Op: Operation> Request<Op, Queued> {
         self.async_set("metadata", metadata)
     }
 
-    /// POST the job's outcome to this URL when it ends (a direct webhook).
+    /// Notify a webhook when the job ends: direct (an HTTP POST to your URL)
+    /// or Svix (signed, to the endpoints of Reducto's portal), with
+    /// optional metadata; see [`crate::webhook`] to verify deliveries. A
+    /// config that cannot work (a direct URL that is not http(s), an empty
+    /// channel name) is refused by `send`, before any request.
+    ///
+    /// ```no_run
+    /// # async fn run(client: reducto::Reducto) -> Result<(), reducto::Error> {
+    /// use reducto::webhook::WebhookConfig;
+    ///
+    /// let job = client
+    ///     .parse()
+    ///     .run_job("https://example.com/a.pdf")
+    ///     .webhook(WebhookConfig::direct("https://example.com/hooks/reducto")
+    ///         .metadata(serde_json::json!({ "doc": 7 })))
+    ///     .await?;
+    /// # let _ = job; Ok(()) }
+    /// ```
+    pub fn webhook(mut self, config: crate::webhook::WebhookConfig) -> Self {
+        if let Err(e) = config.validate() {
+            let refused = match e {
+                Error::InvalidArgument { name, reason } => (name, reason),
+                other => ("webhook", other.to_string()),
+            };
+            self.invalid.get_or_insert(refused);
+            return self;
+        }
+        let metadata = config.metadata.clone();
+        let mut this = self.async_set("webhook", config.webhook_json());
+        if let Some(metadata) = metadata {
+            this = this.async_set("metadata", metadata);
+        }
+        this
+    }
+
+    /// POST the job's outcome to this URL when it ends: shorthand for
+    /// [`webhook`](Self::webhook) with [`WebhookConfig::direct`](crate::webhook::WebhookConfig::direct).
     pub fn webhook_url(self, url: impl Into<String>) -> Self {
-        self.async_set(
-            "webhook",
-            serde_json::json!({"mode": "direct", "url": url.into()}),
-        )
+        self.webhook(crate::webhook::WebhookConfig::direct(url))
     }
 
     /// Deliver the job's outcome through Svix, to these channels (see
-    /// [`Reducto::configure_webhook`]).
+    /// [`Reducto::configure_webhook`]): shorthand for
+    /// [`webhook`](Self::webhook) with [`WebhookConfig::svix_channels`](crate::webhook::WebhookConfig::svix_channels).
     pub fn svix_webhook<I: IntoIterator<Item = S>, S: Into<String>>(self, channels: I) -> Self {
-        let channels: Vec<String> = channels.into_iter().map(Into::into).collect();
-        self.async_set(
-            "webhook",
-            serde_json::json!({"mode": "svix", "channels": channels}),
-        )
+        self.webhook(crate::webhook::WebhookConfig::svix_channels(channels))
     }
 
     /// The whole async configuration (priority, webhook, metadata) at once.
+    /// Fields it leaves unset keep what earlier setters (such as
+    /// [`webhook`](Self::webhook)) put there, whatever the order.
     pub fn async_config(mut self, config: AsyncConfig) -> Self {
         match serde_json::to_value(config) {
-            Ok(Value::Object(map)) => self.asynchronous = map,
+            Ok(Value::Object(map)) => {
+                for (key, value) in map {
+                    if !value.is_null() {
+                        self.asynchronous.insert(key, value);
+                    }
+                }
+            }
             _ => {
                 self.invalid
                     .get_or_insert(("async_config", "not a JSON object".into()));

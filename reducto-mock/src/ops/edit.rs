@@ -25,6 +25,7 @@ use super::text;
 use super::{Body, Op, Work};
 use crate::results::{self, Source, FAIL_MARKER, FAIL_REASON};
 use crate::state::{AppState, Finished};
+use crate::webhooks::WebhookAt;
 
 /// The edit operation.
 pub(crate) struct Edit;
@@ -42,6 +43,8 @@ impl Op for Edit {
     const LIST_INPUT: bool = false;
     // AsyncEditConfig takes `webhook` itself (checked in `config`).
     const ASYNC_OPTIONS: &'static [&'static str] = &[];
+    /// `AsyncEditConfig.webhook` is a `WebhookConfigNew` at the top level.
+    const WEBHOOK_AT: WebhookAt = WebhookAt::TopLevel;
     type Config = Config;
 
     fn config(body: &mut Body) -> Config {
@@ -67,7 +70,7 @@ impl Op for Edit {
         body.bool(&["edit_options", "enable_overflow_pages"], false);
         body.bool(&["edit_options", "flatten"], false);
         body.bool(&["priority"], true);
-        body.object(&["webhook"]);
+        // `webhook` is read (and validated) by `run_op`: `WEBHOOK_AT`.
         let form_schema = match body.get(&["form_schema"]).cloned() {
             None | Some(Value::Null) => Value::Null,
             Some(Value::Array(widgets)) => {

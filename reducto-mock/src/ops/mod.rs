@@ -10,7 +10,9 @@
 //! `{"job_id"}` at once and the job completes after
 //! `ServerBuilder::job_duration`, like a parse job. Each operation module
 //! only says how to read its own options ([`Op::config`]) and how to turn
-//! documents into its response ([`Op::run`]).
+//! documents into its response ([`Op::run`]). A job whose body asks for a
+//! webhook (`async.webhook`, or edit's `webhook`) has it delivered when it
+//! ends, by the job creation every route shares (`NewJob::webhook`).
 
 use std::sync::Arc;
 
@@ -25,6 +27,7 @@ use serde_json::{json, Map, Value};
 use crate::results::{self, Parsed, Source};
 use crate::routes::{self, auth_error, detail, validation, verr, InputRef};
 use crate::state::{AppState, Finished, NewJob};
+use crate::webhooks::{self, WebhookAt};
 
 pub(crate) mod classify;
 pub(crate) mod edit;
@@ -352,6 +355,8 @@ pub(crate) trait Op: 'static {
     /// Which of the async options `async` (an object) and
     /// `queue_priority` its async body has.
     const ASYNC_OPTIONS: &'static [&'static str] = &["async"];
+    /// Where its body asks for a webhook.
+    const WEBHOOK_AT: WebhookAt = WebhookAt::Async;
     /// The operation's validated options.
     type Config: Send + 'static;
 
@@ -451,6 +456,20 @@ async fn run_op<O: Op>(
             body.choice(&["queue_priority"], &["auto", "batch"], "auto");
         }
     }
+    // A job that asks for a webhook gets one when it ends. A sync body's
+    // `async` is an extra the spec ignores (`/parse` is the one sync route
+    // whose body may be an async config; `/extract` with one is a job).
+    let webhook = if is_async {
+        match webhooks::requested(&body.value, O::WEBHOOK_AT) {
+            Ok(w) => w,
+            Err(errors) => {
+                body.errors.extend(errors);
+                None
+            }
+        }
+    } else {
+        None
+    };
     let config = O::config(&mut body);
     let source = body.get(&[O::INPUT]).cloned().unwrap_or(Value::Null);
     if let Err(errors) = body.finish() {
@@ -482,6 +501,7 @@ async fn run_op<O: Op>(
         duration,
         raw_config: String::from_utf8_lossy(&raw).into_owned(),
         source,
+        webhook,
     });
     if is_async {
         return Json(json!({ "job_id": job_id })).into_response();
