@@ -82,9 +82,9 @@
 //! `force_url_result` or over the threshold). Options the mock does not act
 //! on are validated for shape only.
 //!
-//! **Jobs** start `Pending` with `progress` rising linearly from 0 to 100
-//! over [`ServerBuilder::job_duration`] (tokio clock, so a paused clock
-//! drives it), then are `Completed` (with `result`) or `Failed` (with
+//! **Jobs** start `Pending` with `progress` rising linearly from 0.0 to 1.0
+//! (a fraction, as Reducto reports it) over [`ServerBuilder::job_duration`]
+//! (tokio clock, so a paused clock drives it), then are `Completed` (with `result`) or `Failed` (with
 //! `reason`). State is computed on each request; the only background
 //! tasks are webhook deliveries. Cancelling a pending job makes it `Cancelled` forever (reason
 //! `"Job cancelled by user"`); cancelling a finished job is a 200 that
