@@ -100,6 +100,14 @@
 //! (seeded) or for the next N requests to a route. Faults apply before auth
 //! (like a gateway in front of the API) and only to known routes.
 //!
+//! **Limits** (like Reducto's ingress: 500 requests/s, 200 concurrent sync
+//! requests): [`Limit::in_flight`] and [`Limit::per_second`] (sliding or
+//! fixed 1 s window, tokio clock), for all routes or some, answer `429
+//! {"detail": "Rate limit exceeded: ..."}` with `retry-after` and
+//! `retry-after-ms`; [`Server::stats`] counts the requests they refused and
+//! the peak in flight. Set them with [`Faults::limit`] or the binary's
+//! `--limit-in-flight N[@ROUTE]` / `--limit-rate R[@ROUTE]` flags.
+//!
 //! # Example
 //!
 //! ```no_run
@@ -134,7 +142,7 @@ mod routes;
 mod server;
 mod state;
 
-pub use faults::{FaultAction, FaultRule, Faults, Trigger};
+pub use faults::{FaultAction, FaultRule, Faults, Limit, LimitKind, ServerStats, Trigger, Window};
 pub use record::{MultipartPart, RecordedRequest};
 pub use results::FAIL_MARKER;
 pub use routes::VERSION;

@@ -4,6 +4,8 @@
 //! reducto-mock [--port N] [--api-key K] [--job-duration-ms N] [--url-result-threshold BYTES]
 //!              [--pipeline ID=FILE.json]...
 //!              [--record-limit N] [--upload-limit N]
+//!              [--limit-in-flight N[@ROUTE]]... [--limit-rate R[@ROUTE]]...
+//!              [--limit-window sliding|fixed] [--limit-retry-after-ms MS]
 //! ```
 //!
 //! Run standalone for hours, its memory stays bounded: it records only the
@@ -13,12 +15,14 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use reducto_mock::Server;
+use reducto_mock::{Faults, Limit, Server};
 
 const USAGE: &str = "\
 usage: reducto-mock [--port N] [--api-key K] [--job-duration-ms N] [--url-result-threshold BYTES]
                     [--pipeline ID=FILE.json]...
                     [--record-limit N] [--upload-limit N]
+                    [--limit-in-flight N[@ROUTE]]... [--limit-rate R[@ROUTE]]...
+                    [--limit-window sliding|fixed] [--limit-retry-after-ms MS]
 
 Serves a mock of Reducto's API on http://127.0.0.1:N until Ctrl-C.
   --port N                      port to bind (default 0: a random free port)
@@ -30,6 +34,11 @@ Serves a mock of Reducto's API on http://127.0.0.1:N until Ctrl-C.
                                 repeatable)
   --record-limit N              requests kept in the request log, most recent first (default 1000; 0: none)
   --upload-limit N              uploads kept, most recent first (default 1000)
+  --limit-in-flight N[@ROUTE]   429 above N requests in flight (to ROUTE only, e.g. /parse or
+                                /job/*); repeatable
+  --limit-rate R[@ROUTE]        429 above R requests per second (to ROUTE only); repeatable
+  --limit-window sliding|fixed  the rate limits' 1 s window (default sliding)
+  --limit-retry-after-ms MS     the wait in-flight 429s advertise (default 1000)
   -h, --help                    show this help";
 
 /// Parsed command line.
@@ -43,6 +52,7 @@ struct Args {
     pipelines: Vec<(String, String)>,
     record_limit: usize,
     upload_limit: usize,
+    limits: Vec<Limit>,
 }
 
 /// The binary's bounds on what it keeps (the library keeps everything a
@@ -60,6 +70,7 @@ impl Default for Args {
             pipelines: Vec::new(),
             record_limit: DEFAULT_RECORD_LIMIT,
             upload_limit: DEFAULT_UPLOAD_LIMIT,
+            limits: Vec::new(),
         }
     }
 }
@@ -67,6 +78,8 @@ impl Default for Args {
 /// `Ok(None)` means help was requested.
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
     let mut out = Args::default();
+    let mut fixed_window = None;
+    let mut retry_after = None;
     while let Some(arg) = args.next() {
         // Accept both `--flag value` and `--flag=value`.
         let (flag, inline) = match arg.split_once('=') {
@@ -123,10 +136,58 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
                     .parse()
                     .map_err(|_| format!("invalid --upload-limit: {v}"))?;
             }
+            "--limit-in-flight" => {
+                let (n, route) = limit_value("--limit-in-flight", &value("--limit-in-flight")?)?;
+                out.limits.push(with_route(Limit::in_flight(n), route));
+            }
+            "--limit-rate" => {
+                let (r, route) = limit_value("--limit-rate", &value("--limit-rate")?)?;
+                let r = u32::try_from(r).map_err(|_| format!("invalid --limit-rate: {r}"))?;
+                out.limits.push(with_route(Limit::per_second(r), route));
+            }
+            "--limit-window" => match value("--limit-window")?.as_str() {
+                "sliding" => fixed_window = Some(false),
+                "fixed" => fixed_window = Some(true),
+                v => return Err(format!("invalid --limit-window: {v} (sliding or fixed)")),
+            },
+            "--limit-retry-after-ms" => {
+                let v = value("--limit-retry-after-ms")?;
+                retry_after =
+                    Some(Duration::from_millis(v.parse().map_err(|_| {
+                        format!("invalid --limit-retry-after-ms: {v}")
+                    })?));
+            }
             other => return Err(format!("unknown argument: {other}")),
         }
     }
+    // Window and wait apply to every limit, whatever the flags' order.
+    for limit in &mut out.limits {
+        if fixed_window == Some(true) {
+            *limit = limit.clone().fixed_window();
+        }
+        if let Some(d) = retry_after {
+            *limit = limit.clone().retry_after(d);
+        }
+    }
     Ok(Some(out))
+}
+
+/// `N` or `N@ROUTE`.
+fn limit_value(flag: &str, v: &str) -> Result<(usize, Option<String>), String> {
+    let (n, route) = match v.split_once('@') {
+        Some((n, r)) if !r.is_empty() => (n, Some(r.to_owned())),
+        Some(_) => return Err(format!("invalid {flag}: {v} (empty route)")),
+        None => (v, None),
+    };
+    let n = n.parse().map_err(|_| format!("invalid {flag}: {v}"))?;
+    Ok((n, route))
+}
+
+fn with_route(limit: Limit, route: Option<String>) -> Limit {
+    match route {
+        Some(r) => limit.route(r),
+        None => limit,
+    }
 }
 
 #[tokio::main]
@@ -166,6 +227,12 @@ async fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         }
+    }
+    if !args.limits.is_empty() {
+        builder = builder.faults(Faults {
+            limits: args.limits,
+            ..Faults::default()
+        });
     }
     let server = match builder.start().await {
         Ok(s) => s,
@@ -232,6 +299,40 @@ mod tests {
             .expect("valid");
         assert_eq!((b.record_limit, b.upload_limit), (0, 5));
         assert!(parse(&["--help"]).expect("ok").is_none());
+    }
+
+    #[test]
+    fn parses_limits() {
+        let a = parse(&[
+            "--limit-in-flight",
+            "200@/parse",
+            "--limit-rate=500",
+            "--limit-window",
+            "fixed",
+            "--limit-retry-after-ms",
+            "250",
+        ])
+        .ok()
+        .flatten()
+        .expect("valid");
+        assert_eq!(
+            a.limits,
+            [
+                Limit::in_flight(200)
+                    .route("/parse")
+                    .retry_after(Duration::from_millis(250)),
+                Limit::per_second(500).fixed_window(),
+            ]
+        );
+        for bad in [
+            &["--limit-in-flight", "x"][..],
+            &["--limit-in-flight", "5@"],
+            &["--limit-rate", "99999999999"],
+            &["--limit-window", "hourly"],
+            &["--limit-retry-after-ms", "-1"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -17,7 +17,7 @@ use tokio::sync::{watch, Notify};
 use tokio::task::{JoinHandle, JoinSet};
 use tower::ServiceExt;
 
-use crate::faults::{ConnKill, Faults};
+use crate::faults::{ConnKill, Faults, ServerStats};
 use crate::record::RecordedRequest;
 use crate::state::{AppState, Config, SeedJob};
 
@@ -257,14 +257,28 @@ impl Server {
         self.state.job_count()
     }
 
-    /// Replace the fault rules at runtime; resets the random generator to
-    /// the new seed and all "times" counters. `Faults::default()` disables
-    /// faults.
+    /// Replace the fault rules and limits at runtime; resets the random
+    /// generator to the new seed, all "times" counters and the limits'
+    /// windows (requests already in flight do not count against the new
+    /// limits). `Faults::default()` disables faults.
     pub fn set_faults(&self, faults: Faults) {
         self.state.faults.set(faults)
     }
 
-    /// Remove all fault rules.
+    /// Counters of requests to known routes: received, answered 429 by a
+    /// [`Limit`](crate::Limit), in flight now and at most. They survive
+    /// [`Server::set_faults`]; see [`Server::reset_stats`].
+    pub fn stats(&self) -> ServerStats {
+        self.state.faults.stats()
+    }
+
+    /// Zero the counters of [`Server::stats`] (e.g. between benchmark
+    /// runs); the peak restarts from the requests in flight now.
+    pub fn reset_stats(&self) {
+        self.state.faults.reset_stats()
+    }
+
+    /// Remove all fault rules and limits.
     pub fn clear_faults(&self) {
         self.state.faults.set(Faults::default())
     }

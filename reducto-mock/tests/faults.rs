@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use reducto_mock::{FaultAction, FaultRule, Faults, SeedJob, Server};
+use reducto_mock::{FaultAction, FaultRule, Faults, Limit, SeedJob, Server, ServerStats};
 use serde_json::json;
 
 #[tokio::test]
@@ -282,4 +282,155 @@ fn server_is_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Server>();
     assert_send_sync::<Faults>();
+}
+
+/// Status, `retry-after` and `retry-after-ms` of a GET.
+async fn get_limited(c: &reqwest::Client, url: &str) -> (u16, Option<String>, Option<String>) {
+    let resp = c.get(url).bearer_auth(KEY).send().await.expect("send");
+    let h = |n: &str| {
+        resp.headers()
+            .get(n)
+            .map(|v| v.to_str().unwrap_or("?").to_owned())
+    };
+    let out = (
+        resp.status().as_u16(),
+        h("retry-after"),
+        h("retry-after-ms"),
+    );
+    if out.0 == 429 {
+        let (_, body) = json(resp).await;
+        assert_eq!(
+            body["detail"], "Rate limit exceeded: too many requests per second (mock limit)",
+            "{body}"
+        );
+    }
+    out
+}
+
+#[tokio::test(start_paused = true)]
+async fn sliding_rate_limit_refuses_until_the_oldest_request_leaves_the_window() {
+    let s = Server::builder()
+        .faults(Faults::new(0).limit(Limit::per_second(3).route("/jobs")))
+        .start()
+        .await
+        .expect("start");
+    let c = client();
+    let url = format!("{}/jobs", s.url());
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(get_limited(&c, &url).await.0);
+        tokio::time::advance(Duration::from_millis(100)).await;
+    }
+    assert_eq!(statuses, [200, 200, 200]);
+    // t = 300 ms: the first admission (t = 0) leaves the window at 1 s.
+    assert_eq!(
+        get_limited(&c, &url).await,
+        (429, Some("1".into()), Some("700".into()))
+    );
+    // Other routes are not counted.
+    assert_eq!(get(&c, &format!("{}/job/x", s.url())).await.0, 404);
+    tokio::time::advance(Duration::from_millis(650)).await;
+    assert_eq!(
+        get_limited(&c, &url).await,
+        (429, Some("1".into()), Some("50".into()))
+    );
+    tokio::time::advance(Duration::from_millis(50)).await;
+    // t = 1 s: one slot is free again, then the window is full again.
+    assert_eq!(get_limited(&c, &url).await.0, 200);
+    assert_eq!(
+        get_limited(&c, &url).await,
+        (429, Some("1".into()), Some("100".into()))
+    );
+    let stats = s.stats();
+    assert_eq!(stats.limited_rate, 3);
+    assert_eq!(stats.limited_in_flight, 0);
+    assert_eq!(stats.requests, 8);
+    let refused: Vec<bool> = s.requests().iter().map(|r| r.faulted()).collect();
+    assert_eq!(
+        refused,
+        [false, false, false, true, false, true, false, true]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn fixed_rate_window_resets_on_the_second() {
+    let s = Server::builder()
+        .faults(Faults::new(0).limit(Limit::per_second(2).fixed_window()))
+        .start()
+        .await
+        .expect("start");
+    let c = client();
+    let url = format!("{}/jobs", s.url());
+    tokio::time::advance(Duration::from_millis(900)).await;
+    assert_eq!(get_limited(&c, &url).await.0, 200);
+    assert_eq!(get_limited(&c, &url).await.0, 200);
+    assert_eq!(
+        get_limited(&c, &url).await,
+        (429, Some("1".into()), Some("100".into()))
+    );
+    // A new window at 1 s admits two more at once: 4 requests within 100 ms,
+    // which a sliding window would refuse.
+    tokio::time::advance(Duration::from_millis(100)).await;
+    assert_eq!(get_limited(&c, &url).await.0, 200);
+    assert_eq!(get_limited(&c, &url).await.0, 200);
+    assert_eq!(get_limited(&c, &url).await.0, 429);
+    assert_eq!(s.stats().limited_rate, 2);
+    // Clearing the faults removes the limit; the counters stay until reset.
+    s.clear_faults();
+    assert_eq!(get_limited(&c, &url).await.0, 200);
+    assert_eq!(s.stats().limited(), 2);
+    s.reset_stats();
+    assert_eq!(s.stats(), ServerStats::default());
+}
+
+/// Real concurrency: N + 5 slow requests at once against an in-flight limit
+/// of N; exactly 5 are refused, and the slots come back afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_flight_limit_refuses_exactly_the_excess() {
+    const N: usize = 12;
+    let s = Server::builder()
+        .faults(
+            Faults::new(0)
+                .limit(
+                    Limit::in_flight(N)
+                        .route("/jobs")
+                        .retry_after(Duration::from_millis(1500)),
+                )
+                .rule(FaultRule::new(FaultAction::Latency(Duration::from_secs(2))).route("/jobs")),
+        )
+        .start()
+        .await
+        .expect("start");
+    let c = client();
+    let url = format!("{}/jobs", s.url());
+    let calls = (0..N + 5).map(|_| {
+        let (c, url) = (c.clone(), url.clone());
+        tokio::spawn(async move {
+            let resp = c.get(&url).bearer_auth(KEY).send().await.expect("send");
+            let status = resp.status().as_u16();
+            let h = |n: &str| {
+                resp.headers()
+                    .get(n)
+                    .map(|v| v.to_str().unwrap_or("?").to_owned())
+            };
+            (status, h("retry-after"), h("retry-after-ms"))
+        })
+    });
+    let mut results = Vec::new();
+    for call in calls.collect::<Vec<_>>() {
+        results.push(call.await.expect("task"));
+    }
+    let refused: Vec<_> = results.iter().filter(|r| r.0 == 429).collect();
+    assert_eq!(refused.len(), 5, "{results:?}");
+    assert!(refused
+        .iter()
+        .all(|r| r.1.as_deref() == Some("2") && r.2.as_deref() == Some("1500")));
+    assert_eq!(results.iter().filter(|r| r.0 == 200).count(), N);
+    let stats = s.stats();
+    assert_eq!(stats.limited_in_flight, 5);
+    assert_eq!(stats.peak_in_flight, N);
+    assert_eq!(stats.in_flight, 0);
+    // Slots are released: the next request is admitted.
+    s.set_faults(Faults::new(0).limit(Limit::in_flight(1)));
+    assert_eq!(get(&c, &url).await.0, 200);
 }
