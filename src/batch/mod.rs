@@ -114,7 +114,7 @@ use tokio::{
     task::JoinHandle,
 };
 
-pub use limiter::{AdaptiveLimiter, LimiterState, Permit};
+pub use limiter::{AdaptiveLimiter, LimiterState, Permit, PROBE_AFTER};
 pub use operation::{JobOperation, Operation, ParseOperation};
 pub use progress::Progress;
 pub use source::BatchDocument;
