@@ -588,11 +588,14 @@ fn missing_from(expected: &Value, sent: &Value, at: &str, out: &mut Vec<String>)
     }
 }
 
-fn quick_polls(deadline: Duration) -> PollPolicy {
+/// Polls every few milliseconds for `polling`, then waits out the final
+/// lead (the last poll is made `FINAL_POLL_LEAD` before the deadline), so
+/// that each wait makes several polls.
+fn quick_polls(polling: Duration) -> PollPolicy {
     PollPolicy::default()
         .initial_delay(Duration::from_millis(5))
         .max_delay(Duration::from_millis(20))
-        .deadline(deadline)
+        .deadline(reducto::wait::FINAL_POLL_LEAD + polling)
 }
 
 // ------------------------------------------------------------------ tests
