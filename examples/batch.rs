@@ -14,6 +14,8 @@
 //! output went. The batch's state file, `.reducto-batch.jsonl` in the
 //! folder, makes a rerun skip what is done and resume running jobs.
 
+mod support;
+
 use std::{
     path::{Path, PathBuf},
     time::Duration,
@@ -21,7 +23,7 @@ use std::{
 
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
-use reducto::{batch::Batch, Error, PollPolicy, Reducto};
+use reducto::{batch::Batch, Error, PollPolicy};
 
 const STATE_FILE: &str = ".reducto-batch.jsonl";
 const OUTPUT_SUFFIX: &str = ".parse.md";
@@ -33,24 +35,9 @@ async fn main() -> Result<(), Error> {
         None => demo_folder().await?,
     };
     // Keep the local server alive for the whole run.
-    let (client, _local_server) = if std::env::var_os(reducto::API_KEY_ENV).is_some() {
-        let client = Reducto::from_env()?;
-        println!("Using Reducto at {}", client.base_url());
-        (client, None)
-    } else {
-        let server = reducto_mock::Server::builder()
-            .job_duration(Duration::from_secs(2))
-            .start()
-            .await
-            .map_err(|e| Error::Config(format!("starting the local server: {e}")))?;
-        let client = Reducto::builder()
-            .read_env(false)
-            .api_key("local-test-key")
-            .base_url(server.url())
-            .build()?;
-        println!("REDUCTO_API_KEY is not set: using the local Reducto server");
-        (client, Some(server))
-    };
+    let (client, _local_server) =
+        support::client(reducto_mock::Server::builder().job_duration(Duration::from_secs(2)))
+            .await?;
 
     let mut outcomes = Batch::new(&client)
         // Every file but our own outputs, the state file and hidden files.
