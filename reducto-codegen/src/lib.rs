@@ -7,6 +7,9 @@
 //! enums whose variants are the spec's values) -> progenitor -> Rust source
 //! written to `OUT_DIR` by `reducto`'s `build.rs`.
 //!
+//! The maintainers' tools need the `tools` feature (on by default; off in
+//! `reducto`'s build dependency, so a user's build never compiles them):
+//! [`diff`] says what a spec update changes for users of the crate, and
 //! [`evolve`] holds the kinds of change an API makes between versions, which
 //! the `reducto-evolution-check` member applies to `openapi.yaml` to prove a
 //! spec that only adds things still generates, compiles and decodes.
@@ -15,7 +18,9 @@
 //! from the spec Reducto publishes, so updating the contract is one command.
 #![warn(missing_docs)]
 
+#[cfg(feature = "tools")]
 pub mod diff;
+#[cfg(feature = "tools")]
 pub mod evolve;
 pub mod open_enum;
 pub mod rewrite;
