@@ -5,11 +5,18 @@
 //!   dependencies; the difference is what generating at build time costs;
 //! - an empty crate with the same runtime dependencies (the dependencies'
 //!   own share);
+//! - the crate without build.rs plus a build script that only links
+//!   progenitor: the least any crate generating with progenitor at build
+//!   time can cost, since progenitor's dependencies (regex, typify,
+//!   regress, schemars 0.8, openapiv3) are not optional;
 //!
 //! then the rebuild after a change to openapi.yaml.
 //!
-//! `cargo bench --bench build_cost` (takes several minutes: three clean
-//! builds)
+//! `cargo bench --bench build_cost` (takes several minutes: four clean
+//! builds). `BUILD_COST_ROUNDS=N` repeats the three builds that are compared
+//! (without build.rs, the floor, reducto) N times, in a rotating order, and
+//! reports each one's median and the spread of the per-round ratios: one
+//! clean build on a shared machine moves by several seconds.
 
 use std::{
     path::{Path, PathBuf},
@@ -108,6 +115,11 @@ fn build_script_out(target: &Path) -> PathBuf {
 
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let rounds: usize = std::env::var("BUILD_COST_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(1);
     let work = std::env::temp_dir().join(format!("reducto-build-cost-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(work.join("baseline/src")).unwrap();
@@ -126,7 +138,7 @@ fn main() {
     // Same dependency versions as the crate.
     std::fs::copy(root.join("Cargo.lock"), work.join("baseline/Cargo.lock")).unwrap();
 
-    // Each target directory is removed once measured: three clean builds
+    // Each target directory is removed once measured: several clean builds
     // at once would need several GB.
     let baseline = cargo_build(
         &work.join("baseline/Cargo.toml"),
@@ -135,7 +147,7 @@ fn main() {
     );
     let _ = std::fs::remove_dir_all(work.join("target-baseline"));
     let crate_target = work.join("target-reducto");
-    let full = cargo_build(&root.join("Cargo.toml"), &crate_target, "reducto");
+    let first_full = cargo_build(&root.join("Cargo.toml"), &crate_target, "reducto");
 
     // The same crate without build.rs: what the build script generated is
     // copied in, and there are no build dependencies.
@@ -159,6 +171,38 @@ fn main() {
     .unwrap();
     std::fs::copy(root.join("Cargo.lock"), pregenerated.join("Cargo.lock")).unwrap();
 
+    // The floor: the same pregenerated crate, plus a build script that
+    // links progenitor (as reducto-codegen depends on it) and generates
+    // nothing. Its difference to the crate without build.rs is what
+    // progenitor's own dependency tree costs, whoever calls it.
+    let floor = work.join("progenitor-floor");
+    copy_sources(&pregenerated.join("src"), &floor.join("src"), &out);
+    std::fs::copy(root.join("README.md"), floor.join("README.md")).unwrap();
+    let codegen_manifest =
+        std::fs::read_to_string(root.join("reducto-codegen/Cargo.toml")).unwrap();
+    let progenitor = codegen_manifest
+        .lines()
+        .find(|line| line.starts_with("progenitor ="))
+        .expect("reducto-codegen depends on progenitor");
+    std::fs::write(
+        floor.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"reducto\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n{}\n{}\n\
+             [build-dependencies]\n{progenitor}\n\n[workspace]\n",
+            table(&manifest, "[dependencies]"),
+            table(&manifest, "[features]"),
+        ),
+    )
+    .unwrap();
+    // Calls into the generator's settings so that it is linked, as a real
+    // build script's is, but generates nothing.
+    std::fs::write(
+        floor.join("build.rs"),
+        "fn main() {\n    std::hint::black_box(progenitor::GenerationSettings::new());\n}\n",
+    )
+    .unwrap();
+    std::fs::copy(root.join("Cargo.lock"), floor.join("Cargo.lock")).unwrap();
+
     // Regeneration: the spec changes (touching it is enough for cargo).
     let spec = root.join("openapi.yaml");
     let text = std::fs::read(&spec).unwrap();
@@ -166,14 +210,42 @@ fn main() {
     let regenerate = cargo_build(&root.join("Cargo.toml"), &crate_target, "reducto");
     let _ = std::fs::remove_dir_all(&crate_target);
 
-    let without_build_rs = cargo_build(
-        &pregenerated.join("Cargo.toml"),
-        &work.join("target-pregenerated"),
-        "reducto",
-    );
+    // The compared builds, round by round, each starting in a different
+    // place of the cycle so that a slow stretch of the machine does not
+    // always fall on the same build. The first round's reducto build is
+    // the one above.
+    const WITHOUT: usize = 0;
+    const FLOOR: usize = 1;
+    const FULL: usize = 2;
+    let mut costs: [Vec<Cost>; 3] = [Vec::new(), Vec::new(), vec![first_full]];
+    for round in 0..rounds {
+        for step in 0..3 {
+            let which = (round + step) % 3;
+            if round == 0 && which == FULL {
+                continue;
+            }
+            let target = work.join(format!("target-{round}-{which}"));
+            let cost = match which {
+                WITHOUT => cargo_build(&pregenerated.join("Cargo.toml"), &target, "reducto"),
+                FLOOR => cargo_build(&floor.join("Cargo.toml"), &target, "reducto"),
+                _ => cargo_build(&root.join("Cargo.toml"), &target, "reducto"),
+            };
+            costs[which].push(cost);
+            let _ = std::fs::remove_dir_all(&target);
+        }
+    }
 
+    let median = |v: &[Cost], f: fn(&Cost) -> Duration| {
+        let mut d: Vec<Duration> = v.iter().map(f).collect();
+        d.sort();
+        d[d.len() / 2]
+    };
+    let without_build_rs = Cost {
+        wall: median(&costs[WITHOUT], |c| c.wall),
+        cpu: median(&costs[WITHOUT], |c| c.cpu),
+    };
     println!(
-        "## Clean debug build, {} cores",
+        "## Clean debug build, {} cores, median of {rounds} round(s)",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     println!(
@@ -181,15 +253,29 @@ fn main() {
          | CPU time | vs the crate without build.rs | vs its dependencies alone |"
     );
     println!("|---|---|---|---|---|---|---|");
-    for (name, d) in [
+    let rows = [
         ("its runtime dependencies alone (empty lib)", baseline),
         (
             "the same crate without build.rs (code pregenerated)",
             without_build_rs,
         ),
-        ("reducto (progenitor at build time)", full),
+        (
+            "the same crate + progenitor linked by an empty build script (the floor)",
+            Cost {
+                wall: median(&costs[FLOOR], |c| c.wall),
+                cpu: median(&costs[FLOOR], |c| c.cpu),
+            },
+        ),
+        (
+            "reducto (progenitor at build time)",
+            Cost {
+                wall: median(&costs[FULL], |c| c.wall),
+                cpu: median(&costs[FULL], |c| c.cpu),
+            },
+        ),
         ("reducto after an openapi.yaml change", regenerate),
-    ] {
+    ];
+    for (name, d) in rows {
         let ratio = |f: fn(&Cost) -> Duration| {
             format!(
                 "{:.1} s | {:.2}x | {:.2}x",
@@ -199,6 +285,19 @@ fn main() {
             )
         };
         println!("| {name} | {} | {} |", ratio(|c| c.wall), ratio(|c| c.cpu));
+    }
+    if rounds > 1 {
+        // Each round's CPU ratio to that round's build without build.rs.
+        let spread = |which: usize| {
+            let ratios: Vec<String> = costs[which]
+                .iter()
+                .zip(&costs[WITHOUT])
+                .map(|(c, w)| format!("{:.2}x", c.cpu.as_secs_f64() / w.cpu.as_secs_f64()))
+                .collect();
+            ratios.join(", ")
+        };
+        println!("\nCPU ratio per round, the floor: {}", spread(FLOOR));
+        println!("CPU ratio per round, reducto: {}", spread(FULL));
     }
     let _ = std::fs::remove_dir_all(&work);
 }
