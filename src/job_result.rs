@@ -186,7 +186,7 @@ impl JobResult {
             value: Value,
             wrap: fn(T) -> JobResult,
         ) -> Result<JobResult, String> {
-            decode_at(value)
+            decode_at(&value)
                 .map(wrap)
                 .map_err(|e| format!("the {kind} result at result.{e}"))
         }
@@ -225,7 +225,13 @@ impl std::fmt::Display for PathError {
 }
 
 /// `serde_json::from_value`, naming the path that failed.
-pub(crate) fn decode_at<T: DeserializeOwned>(value: Value) -> Result<T, PathError> {
+pub(crate) fn decode_at<T: DeserializeOwned>(value: &Value) -> Result<T, PathError> {
+    // Tracking the path costs on every field; a success does not need it,
+    // so it is tracked only to say where a failure is (the same
+    // deserializer fails at the same place the second time).
+    if let Ok(decoded) = T::deserialize(value) {
+        return Ok(decoded);
+    }
     serde_path_to_error::deserialize(value).map_err(|e| PathError {
         path: e.path().to_string(),
         source: e.into_inner(),

@@ -477,14 +477,20 @@ async fn read_whole(mut response: reqwest::Response, limit: u64) -> reqwest::Res
 
 /// Decodes a success response's JSON body, or classifies the error status.
 pub(crate) async fn decode_json<T: serde::de::DeserializeOwned>(
-    response: reqwest::Response,
+    mut response: reqwest::Response,
 ) -> Result<T, Error> {
     if !response.status().is_success() {
         return Err(error_from_response(response).await);
     }
     let status = response.status();
-    let headers = response.headers().clone();
+    // Taken, not cloned: the body is already in memory and needs no header.
+    let headers = std::mem::take(response.headers_mut());
     let body = response.bytes().await.map_err(Error::from_transport)?;
+    // The path is tracked only to say where a failure is: tracking costs on
+    // every field, and a success does not need it.
+    if let Ok(decoded) = serde_json::from_slice(&body) {
+        return Ok(decoded);
+    }
     let mut decoder = serde_json::Deserializer::from_slice(&body);
     let decoded = match serde_path_to_error::deserialize(&mut decoder) {
         // Trailing bytes after the value are an error too, as in from_slice.

@@ -286,7 +286,7 @@ fn decode_value<T: Extractable>(result: Value) -> Result<T> {
         }
         other => (other, "result"),
     };
-    crate::job_result::decode_at::<T>(value.clone()).map_err(|e| {
+    crate::job_result::decode_at::<T>(&value).map_err(|e| {
         let path = if e.path == "." {
             prefix.to_owned()
         } else {
