@@ -309,6 +309,8 @@ impl ReductoBuilder {
         };
         let api_key = resolve_api_key(self.api_key, env(API_KEY_ENV))?;
         let base_url = resolve_base_url(self.base_url, self.environment, env(BASE_URL_ENV))?;
+        let base = reqwest::Url::parse(&base_url)
+            .map_err(|e| Error::Config(format!("invalid base URL {base_url:?}: {e}")))?;
 
         let mut authorization =
             HeaderValue::from_str(&format!("Bearer {api_key}")).map_err(|_| {
@@ -331,6 +333,7 @@ impl ReductoBuilder {
             shared: Arc::new(Shared {
                 http,
                 base_url,
+                base,
                 authorization,
                 timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
                 retry: self.retry.unwrap_or_default(),

@@ -47,6 +47,8 @@ pub(crate) const USER_AGENT_VALUE: &str = concat!("reducto-rs/", env!("CARGO_PKG
 pub(crate) struct Shared {
     pub(crate) http: reqwest::Client,
     pub(crate) base_url: String,
+    /// `base_url`, parsed once: each request's URL starts from a copy.
+    pub(crate) base: reqwest::Url,
     /// `Bearer <key>`, marked sensitive so that reqwest and `Debug` hide it.
     pub(crate) authorization: HeaderValue,
     pub(crate) timeout: Duration,

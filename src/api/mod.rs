@@ -636,8 +636,7 @@ pub(crate) async fn send_json_query<T: DeserializeOwned>(
     body: Option<&Value>,
 ) -> Result<T> {
     let call = client.call(options);
-    let mut url = reqwest::Url::parse(&call.shared().base_url)
-        .map_err(|e| Error::Config(format!("base URL: {e}")))?;
+    let mut url = call.shared().base.clone();
     url.path_segments_mut()
         .map_err(|()| Error::Config("the base URL cannot take a path".into()))?
         .pop_if_empty()
