@@ -59,10 +59,13 @@ fn evolved_job() -> Value {
     parsed["response_type"] = json!("parse");
     parsed["document_properties"] = json!({ "title": "Annual Report", "author": null });
     let usage = &mut parsed["usage"];
-    usage["usage_breakdown"] =
-        json!({ "parse_model": "R-1", "tier": "Default", "parse_pages": 3, "agentic_pages": 1 });
+    // A model, tier and billing category no spec lists: each would make the
+    // whole result undecodable if its enum were closed.
+    usage["usage_breakdown"] = json!({
+        "parse_model": NEW_VALUE, "tier": NEW_VALUE, "parse_pages": 3, "agentic_pages": 1
+    });
     usage["non_empty_cell_count"] = json!(12);
-    usage["page_billing_breakdown"] = json!({ "1": ["page", "agentic"], "2": ["chart_agent"] });
+    usage["page_billing_breakdown"] = json!({ "1": ["page", NEW_VALUE], "2": ["chart_agent"] });
     let chunk = &mut parsed["result"]["chunks"][0];
     add(chunk, &new_fields());
     let block = &mut chunk["blocks"][0];
@@ -168,4 +171,60 @@ fn job_of_a_new_type_with_a_new_result_shape_decodes() {
         Some(reducto::types::JobResult::Other(kept)) => assert_eq!(kept, result),
         other => panic!("the result is kept as sent, not dropped: {other:?}"),
     }
+}
+
+/// The enums a usage breakdown, a split or a classification carry grow as
+/// Reducto adds models, tiers, billing categories and confidence levels: a
+/// value this build does not know is kept, never a decode failure.
+#[test]
+fn usage_models_tiers_billing_and_confidence_of_a_newer_api_are_kept() {
+    use reducto::types::{BillingCategory, Confidence, ParseModel, UsageBreakdown, UsageTier};
+
+    let job: Job = serde_json::from_value(evolved_job()).expect("the old build decodes it");
+    let Some(JobResult::ParseResponse(parsed)) = &job.result else {
+        panic!("not a parse result: {:?}", job.result);
+    };
+    let Some(UsageBreakdown::ParseUsageBreakdown(breakdown)) = &parsed.usage.usage_breakdown else {
+        panic!("not a parse breakdown: {:?}", parsed.usage.usage_breakdown);
+    };
+    assert_eq!(breakdown.parse_model, ParseModel::Other(NEW_VALUE.into()));
+    assert_eq!(breakdown.tier, UsageTier::Other(NEW_VALUE.into()));
+    let billing = parsed
+        .usage
+        .page_billing_breakdown
+        .as_ref()
+        .expect("billing");
+    assert_eq!(
+        billing["1"],
+        [
+            BillingCategory::Page,
+            BillingCategory::Other(NEW_VALUE.into())
+        ]
+    );
+    let again = serde_json::to_value(&job).unwrap();
+    assert_eq!(
+        again["result"]["usage"]["usage_breakdown"]["parse_model"],
+        NEW_VALUE
+    );
+    assert_eq!(
+        again["result"]["usage"]["page_billing_breakdown"]["1"][1],
+        NEW_VALUE
+    );
+
+    // A confidence level between the two most results know.
+    let criterion: reducto::types::CriteriaConfidence =
+        serde_json::from_value(json!({ "criterion": "has a total", "confidence": "medium" }))
+            .expect("decodes");
+    assert_eq!(criterion.confidence, Confidence::Medium);
+    assert_eq!(
+        serde_json::to_value(&criterion).unwrap()["confidence"],
+        "medium"
+    );
+    let split: reducto::types::Split =
+        serde_json::from_value(json!({ "name": "a", "pages": [1], "conf": "certain" })).unwrap();
+    assert_eq!(split.conf, Confidence::Other("certain".into()));
+    // A split without `conf` still gets the spec's default.
+    let split: reducto::types::Split =
+        serde_json::from_value(json!({ "name": "a", "pages": [1] })).unwrap();
+    assert_eq!(split.conf, Confidence::Low);
 }

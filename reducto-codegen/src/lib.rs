@@ -86,8 +86,9 @@ pub struct OpenEnumEntry {
 /// value needs no hand edit), plus `Other(String)` for values the spec did
 /// not list yet. Every other string enum stays closed, as typify makes it:
 /// request-side enums (a newer value is the user's choice to send through
-/// the generated types) and response enums whose values are a fixed scale
-/// (`confidence: high | low`) or a union's tag (`type: full | url`).
+/// the generated types) and response enums that are a union's tag
+/// (`type: full | url`, a result's `response_type`), whose new value comes
+/// with a new shape the crate cannot decode anyway.
 pub const REDUCTO_OPEN_ENUMS: &[OpenEnumEntry] = &[
     OpenEnumEntry {
         name: "JobStatus",
@@ -148,6 +149,119 @@ pub const REDUCTO_OPEN_ENUMS: &[OpenEnumEntry] = &[
                 ("Comment", "A comment or annotation."),
                 ("Signature", "A signature."),
             ],
+        },
+    },
+    OpenEnumEntry {
+        name: "Confidence",
+        why: "one scale under five names, already two sizes (`high | low` in most places, \
+              `high | medium | low` in deep split's evidence): a `medium` anywhere else \
+              would make the whole result undecodable if closed",
+        locations: &[
+            ("CriteriaConfidence", "confidence"),
+            ("DeepSplitPageEvidence", "confidence"),
+            ("Split", "conf"),
+            ("SplitPartition", "conf"),
+            ("V3ExtractResponse", "confidence"),
+        ],
+        docs: open_enum::OpenEnumDocs {
+            doc: "How sure Reducto is of a split, a classification criterion or a deep \
+                  extraction.",
+            values: &[
+                ("high", "Confident."),
+                ("medium", "Somewhat confident (deep split's page evidence)."),
+                ("low", "Not confident: worth a human look."),
+            ],
+        },
+    },
+    OpenEnumEntry {
+        name: "ParseModel",
+        why: "a usage breakdown names the model that did the work, and every new model \
+              adds a name; closed, a new model would make every result undecodable",
+        locations: &[("ParseUsageBreakdown", "parse_model")],
+        docs: open_enum::OpenEnumDocs {
+            doc: "The model a parse ran on (`usage.usage_breakdown.parse_model`).",
+            values: &[],
+        },
+    },
+    OpenEnumEntry {
+        name: "ExtractModel",
+        why: "as `ParseModel`, for extraction",
+        locations: &[("ExtractUsageBreakdown", "extract_model")],
+        docs: open_enum::OpenEnumDocs {
+            doc: "The model an extraction ran on (`usage.usage_breakdown.extract_model`).",
+            values: &[],
+        },
+    },
+    OpenEnumEntry {
+        name: "SplitModel",
+        why: "as `ParseModel`, for splitting",
+        locations: &[("SplitUsageBreakdown", "split_model")],
+        docs: open_enum::OpenEnumDocs {
+            doc: "The model a split ran on (`usage.usage_breakdown.split_model`).",
+            values: &[],
+        },
+    },
+    OpenEnumEntry {
+        name: "ClassifyModel",
+        why: "as `ParseModel`, for classification",
+        locations: &[("ClassifyUsageBreakdown", "classify_model")],
+        docs: open_enum::OpenEnumDocs {
+            doc: "The model a classification ran on \
+                  (`usage.usage_breakdown.classify_model`).",
+            values: &[],
+        },
+    },
+    OpenEnumEntry {
+        name: "EditModel",
+        why: "as `ParseModel`, for editing",
+        locations: &[("EditUsageBreakdown", "edit_model")],
+        docs: open_enum::OpenEnumDocs {
+            doc: "The model an edit ran on (`usage.usage_breakdown.edit_model`).",
+            values: &[],
+        },
+    },
+    OpenEnumEntry {
+        name: "UsageTier",
+        why: "billing tiers grow with pricing (`Default`, `Batch` today)",
+        locations: &[
+            ("ParseUsageBreakdown", "tier"),
+            ("ExtractUsageBreakdown", "tier"),
+        ],
+        docs: open_enum::OpenEnumDocs {
+            doc: "The billing tier a job ran in (`usage.usage_breakdown.tier`).",
+            values: &[],
+        },
+    },
+    OpenEnumEntry {
+        name: "ExtractMode",
+        why: "extraction grows new agents (`spreadsheet_agent` is recent)",
+        locations: &[("ExtractUsage", "extract_mode")],
+        docs: open_enum::OpenEnumDocs {
+            doc: "How an extraction was carried out (`usage.extract_mode`).",
+            values: &[],
+        },
+    },
+    OpenEnumEntry {
+        name: "BillingCategory",
+        why: "each new kind of billed work adds a category, and every parse result's \
+              usage lists them per page",
+        locations: &[(
+            "ParseUsage",
+            "page_billing_breakdown/additionalProperties/items",
+        )],
+        docs: open_enum::OpenEnumDocs {
+            doc: "What a page was billed as (the values of `usage.page_billing_breakdown`, \
+                  per page).",
+            values: &[],
+        },
+    },
+    OpenEnumEntry {
+        name: "WidgetType",
+        why: "form widgets grow with the documents edit learns to fill",
+        locations: &[("EditWidget", "type")],
+        docs: open_enum::OpenEnumDocs {
+            doc: "The kind of a form widget edit found or fills.",
+            values: &[],
         },
     },
     OpenEnumEntry {
@@ -216,12 +330,20 @@ pub fn hoist_open_enums(doc: &mut Value, enums: &[OpenEnum]) -> Vec<HoistedEnum>
             }
             let nullable = prop.get("nullable") == Some(&Value::Bool(true));
             let description = prop.get("description").cloned();
+            // A default (`conf: low` of a split) stays: without it an
+            // optional property would decode a missing value as None.
+            let default = prop.get("default").cloned();
             prop.clear();
-            if nullable {
+            if nullable || default.is_some() {
                 prop.insert("allOf".into(), json!([{ "$ref": reference }]));
-                prop.insert("nullable".into(), Value::Bool(true));
             } else {
                 prop.insert("$ref".into(), Value::String(reference.clone()));
+            }
+            if nullable {
+                prop.insert("nullable".into(), Value::Bool(true));
+            }
+            if let Some(default) = default {
+                prop.insert("default".into(), default);
             }
             if let Some(description) = description {
                 if nullable {

@@ -506,14 +506,7 @@ pub const TYPE_NAMES: &[(&str, &str)] = &[
         "/components/schemas/ParseUsage/properties/usage_breakdown",
         "UsageBreakdown",
     ),
-    (
-        "/components/schemas/CriteriaConfidence/properties/confidence",
-        "ConfidenceLevel",
-    ),
-    (
-        "/components/schemas/V3ExtractResponse/properties/confidence",
-        "ExtractConfidence",
-    ),
+    // Confidence labels are the open enum `Confidence` (REDUCTO_OPEN_ENUMS).
 ];
 
 /// Applies [`TYPE_NAMES`].
