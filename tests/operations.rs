@@ -491,6 +491,66 @@ async fn any_jobs_url_results_resolve_by_kind() {
     assert!(fetched.iter().all(|r| !r.has_header("authorization")));
 }
 
+/// A pipeline's extractions (one per split section here) may each come
+/// back as a URL: `resolve` fetches every one, without the key, and gives
+/// back exactly the inline result.
+#[tokio::test]
+async fn a_pipelines_nested_url_results_resolve() {
+    use wiremock::{
+        matchers::{method, path},
+        Mock, MockServer, ResponseTemplate,
+    };
+    let definition: Value =
+        serde_json::from_str(include_str!("../conformance/python/pipeline.json")).unwrap();
+    let server = Server::builder()
+        .job_duration(Duration::ZERO)
+        .pipeline("packets", definition)
+        .start()
+        .await
+        .unwrap();
+    let client = client_for(&server);
+    let packet = upload(&client, "packet.txt", PACKET).await;
+    let inline = client
+        .pipeline()
+        .run_job(&packet, "packets")
+        .wait()
+        .await
+        .unwrap();
+    let inline = serde_json::to_value(&inline).unwrap();
+
+    // Each section's extraction moves behind a URL on another host.
+    let storage = MockServer::start().await;
+    let mut by_url = inline.clone();
+    let sections = by_url["result"]["extract"]
+        .as_array_mut()
+        .expect("one extraction per split section");
+    assert!(sections.len() >= 2, "{sections:?}");
+    for (i, section) in sections.iter_mut().enumerate() {
+        let result = &mut section["result"]["result"];
+        let route = format!("/stored/{i}");
+        Mock::given(method("GET"))
+            .and(path(route.clone()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(result.clone()))
+            .expect(1)
+            .mount(&storage)
+            .await;
+        *result = json!({
+            "type": "url",
+            "url": format!("{}{route}", storage.uri()),
+            "result_id": format!("stored-{i}"),
+        });
+    }
+    let by_url: JobResult = serde_json::from_value(by_url).unwrap();
+    assert_ne!(serde_json::to_value(&by_url).unwrap(), inline);
+
+    let resolved = by_url.resolve(&client).await.unwrap();
+    assert_eq!(serde_json::to_value(&resolved).unwrap(), inline);
+    let fetched = storage.received_requests().await.unwrap();
+    assert!(fetched
+        .iter()
+        .all(|r| !r.headers.contains_key("authorization")));
+}
+
 /// A job whose result breaks its kind's schema: the error names the kind
 /// and the JSON path, not "did not match any variant" of the kinds.
 /// (Unions inside a kind, e.g. a classify result's category-or-URL, are

@@ -8,7 +8,7 @@
 //! # Ok(()) }
 //! ```
 
-use super::{entry_point, ready, result_of_kind, BoxFuture, Operation, Request};
+use super::{entry_point, result_of_kind, BoxFuture, Operation, Request};
 use crate::{types::PipelineResponse, Reducto};
 
 entry_point! {
@@ -24,8 +24,9 @@ impl Operation for Pipeline {
 
     result_of_kind!(PipelineResponse);
 
-    fn finish(_client: Reducto, response: PipelineResponse) -> BoxFuture<PipelineResponse> {
-        ready(response)
+    /// The steps' URL results fetched, as every operation hands them back.
+    fn finish(client: Reducto, response: PipelineResponse) -> BoxFuture<PipelineResponse> {
+        Box::pin(async move { super::resolve::resolve_pipeline(&client, response).await })
     }
 }
 

@@ -7,8 +7,10 @@ use crate::{
     error::Result,
     transport::RequestOptions,
     types::{
-        ExtractResponseCitations, ExtractResponseResult, JobResult, ParseResponse,
-        ParseResponseResult, PipelineResultParse,
+        ExtractResponse, ExtractResponseCitations, ExtractResponseResult,
+        ExtractSplitResponseResult, JobResult, ParseResponse, ParseResponseResult,
+        PipelineResponse, PipelineResultExtract, PipelineResultParse, V3ExtractResponse,
+        V3ExtractResponseResult,
     },
     Reducto,
 };
@@ -41,53 +43,105 @@ impl JobResult {
             JobResult::ClassifyResponse(classified) => JobResult::ClassifyResponse(
                 Classify::finish(client.clone(), classified).await?.response,
             ),
-            JobResult::ExtractResponse(mut extract) => {
-                if let ExtractResponseResult::UrlResult(url) = &extract.result {
-                    extract.result = ExtractResponseResult::Array(fetch_result(client, url).await?);
-                }
-                if let Some(ExtractResponseCitations::UrlResult(url)) = &extract.citations {
-                    let citations = fetch_result(client, url).await?;
-                    extract.citations = Some(ExtractResponseCitations::Array(citations));
-                }
-                JobResult::ExtractResponse(extract)
+            JobResult::ExtractResponse(extract) => {
+                JobResult::ExtractResponse(resolve_extract(client, extract).await?)
             }
             JobResult::V3ExtractResponse(extract) => {
-                // The v3 result is any JSON; a URL result is one shaped
-                // `{type: "url", url}`.
-                let mut value = serde_json::to_value(&extract).unwrap_or(Value::Null);
-                match url_of(value.get("result")) {
-                    Some(url) => {
-                        value["result"] =
-                            fetch_url(client, &RequestOptions::default(), &url).await?;
-                        serde_json::from_value(value)
-                            .map(JobResult::V3ExtractResponse)
-                            .unwrap_or(JobResult::V3ExtractResponse(extract))
-                    }
-                    None => JobResult::V3ExtractResponse(extract),
-                }
+                JobResult::V3ExtractResponse(resolve_v3_extract(client, extract).await?)
             }
-            JobResult::PipelineResponse(mut pipeline) => {
-                if let Some(split) = pipeline.result.split.take() {
-                    pipeline.result.split = Some(Split::finish(client.clone(), split).await?);
-                }
-                pipeline.result.parse = match pipeline.result.parse.take() {
-                    Some(PipelineResultParse::ParseResponse(parsed)) => Some(
-                        PipelineResultParse::ParseResponse(resolve_parse(client, parsed).await?),
-                    ),
-                    Some(PipelineResultParse::Array(all)) => {
-                        let mut resolved = Vec::with_capacity(all.len());
-                        for parsed in all {
-                            resolved.push(resolve_parse(client, parsed).await?);
-                        }
-                        Some(PipelineResultParse::Array(resolved))
-                    }
-                    None => None,
-                };
-                JobResult::PipelineResponse(pipeline)
+            JobResult::PipelineResponse(pipeline) => {
+                JobResult::PipelineResponse(resolve_pipeline(client, pipeline).await?)
             }
             other => other,
         })
     }
+}
+
+/// A pipeline's response with the URL results of its steps fetched: the
+/// parse (one or several), the split, and each extraction (one, or one per
+/// split section). The edit's document stays at its URL.
+pub(crate) async fn resolve_pipeline(
+    client: &Reducto,
+    mut pipeline: PipelineResponse,
+) -> Result<PipelineResponse> {
+    if let Some(split) = pipeline.result.split.take() {
+        pipeline.result.split = Some(Split::finish(client.clone(), split).await?);
+    }
+    pipeline.result.parse = match pipeline.result.parse.take() {
+        Some(PipelineResultParse::ParseResponse(parsed)) => Some(
+            PipelineResultParse::ParseResponse(resolve_parse(client, parsed).await?),
+        ),
+        Some(PipelineResultParse::Array(all)) => {
+            let mut resolved = Vec::with_capacity(all.len());
+            for parsed in all {
+                resolved.push(resolve_parse(client, parsed).await?);
+            }
+            Some(PipelineResultParse::Array(resolved))
+        }
+        None => None,
+    };
+    pipeline.result.extract = match pipeline.result.extract.take() {
+        Some(PipelineResultExtract::ExtractResponse(extract)) => Some(
+            PipelineResultExtract::ExtractResponse(resolve_extract(client, extract).await?),
+        ),
+        Some(PipelineResultExtract::V3ExtractResponse(extract)) => Some(
+            PipelineResultExtract::V3ExtractResponse(resolve_v3_extract(client, extract).await?),
+        ),
+        // One extraction per split section.
+        Some(PipelineResultExtract::Array(sections)) => {
+            let mut resolved = Vec::with_capacity(sections.len());
+            for mut section in sections {
+                section.result = match section.result {
+                    ExtractSplitResponseResult::ExtractResponse(extract) => {
+                        ExtractSplitResponseResult::ExtractResponse(
+                            resolve_extract(client, extract).await?,
+                        )
+                    }
+                    ExtractSplitResponseResult::V3ExtractResponse(extract) => {
+                        ExtractSplitResponseResult::V3ExtractResponse(
+                            resolve_v3_extract(client, extract).await?,
+                        )
+                    }
+                };
+                resolved.push(section);
+            }
+            Some(PipelineResultExtract::Array(resolved))
+        }
+        None => None,
+    };
+    Ok(pipeline)
+}
+
+async fn resolve_extract(
+    client: &Reducto,
+    mut extract: ExtractResponse,
+) -> Result<ExtractResponse> {
+    if let ExtractResponseResult::UrlResult(url) = &extract.result {
+        extract.result = ExtractResponseResult::Array(fetch_result(client, url).await?);
+    }
+    if let Some(ExtractResponseCitations::UrlResult(url)) = &extract.citations {
+        extract.citations = Some(ExtractResponseCitations::Array(
+            fetch_result(client, url).await?,
+        ));
+    }
+    Ok(extract)
+}
+
+/// The v3 result is any JSON; a URL result is one shaped `{type: "url",
+/// url}`. The fetched JSON takes its place as it would have come inline.
+async fn resolve_v3_extract(
+    client: &Reducto,
+    mut extract: V3ExtractResponse,
+) -> Result<V3ExtractResponse> {
+    let url = match &extract.result {
+        V3ExtractResponseResult::Value(value) => url_of(Some(value)),
+        V3ExtractResponseResult::List(_) => None,
+    };
+    if let Some(url) = url {
+        let fetched: Value = fetch_url(client, &RequestOptions::default(), &url).await?;
+        extract.result = V3ExtractResponseResult::Value(fetched);
+    }
+    Ok(extract)
 }
 
 async fn resolve_parse(client: &Reducto, mut parsed: ParseResponse) -> Result<ParseResponse> {
