@@ -367,8 +367,10 @@ async fn edit_returns_a_fetchable_document_and_takes_no_lists() {
     ));
 }
 
-#[tokio::test]
-async fn pipeline_chains_sync_and_as_a_job() {
+/// A local server that knows the pipeline `packets` (the conformance
+/// suite's: split, then one extraction per section), a client for it and
+/// the packet uploaded.
+async fn packets_pipeline() -> (Server, Reducto, reducto::types::UploadResponse) {
     let definition: Value =
         serde_json::from_str(include_str!("../conformance/python/pipeline.json")).unwrap();
     let server = Server::builder()
@@ -379,6 +381,12 @@ async fn pipeline_chains_sync_and_as_a_job() {
         .unwrap();
     let client = client_for(&server);
     let packet = upload(&client, "packet.txt", PACKET).await;
+    (server, client, packet)
+}
+
+#[tokio::test]
+async fn pipeline_chains_sync_and_as_a_job() {
+    let (_server, client, packet) = packets_pipeline().await;
     let out = client.pipeline().run(&packet, "packets").await.unwrap();
     assert!(
         out.result.split.is_some() && out.result.extract.is_some(),
@@ -500,16 +508,7 @@ async fn a_pipelines_nested_url_results_resolve() {
         matchers::{method, path},
         Mock, MockServer, ResponseTemplate,
     };
-    let definition: Value =
-        serde_json::from_str(include_str!("../conformance/python/pipeline.json")).unwrap();
-    let server = Server::builder()
-        .job_duration(Duration::ZERO)
-        .pipeline("packets", definition)
-        .start()
-        .await
-        .unwrap();
-    let client = client_for(&server);
-    let packet = upload(&client, "packet.txt", PACKET).await;
+    let (_server, client, packet) = packets_pipeline().await;
     let inline = client
         .pipeline()
         .run_job(&packet, "packets")
