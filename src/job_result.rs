@@ -272,6 +272,33 @@ mod tests {
     }
 
     #[test]
+    fn every_kind_the_spec_names_decodes_into_its_variant() {
+        // A chart job (new in v1.12.20) with no `response_type`: the job's
+        // type picks the variant, and the chart is not kept raw.
+        let job: Job = serde_json::from_value(json!({
+            "status": "Completed", "type": "Chart",
+            "result": {"job_id": "c", "result": {
+                "chart_data": {"series": []}, "summary": "a bar chart",
+                "reconstruction_url": "https://x/c.png", "verified": true
+            }}
+        }))
+        .unwrap();
+        let Some(JobResult::ChartResponse(chart)) = &job.result else {
+            panic!("not a chart: {:?}", job.result)
+        };
+        assert_eq!(chart.result.summary, "a bar chart");
+        // The same result named by its `response_type`.
+        let named: Job = serde_json::from_value(json!({
+            "status": "Completed",
+            "result": {"response_type": "chart", "job_id": "c", "result": {
+                "chart_data": {}, "summary": "s", "reconstruction_url": "u", "verified": false
+            }}
+        }))
+        .unwrap();
+        assert!(matches!(named.result, Some(JobResult::ChartResponse(_))));
+    }
+
+    #[test]
     fn unknown_kinds_are_kept_raw() {
         let raw = json!({"response_type": "translate", "text": "hola"});
         let job: Job = serde_json::from_value(
