@@ -799,3 +799,83 @@ async fn extreme_but_meaningful_values_neither_panic_nor_hang() {
     let no_timeout = client.job().wait(&job_id).timeout(Duration::MAX).await;
     assert!(no_timeout.is_ok());
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_boundary_values_of_a_poll_policy_are_accepted_and_followed() {
+    let server = server_with_duration(Duration::from_secs(5)).await;
+    let client = client_for(&server);
+    for (what, policy, done_at, expected_polls) in [
+        // A multiplier of exactly 1.0: a fixed rate, polls at 0, 2, 4, 6 s.
+        (
+            "fixed rate",
+            exact_polls()
+                .initial_delay(Duration::from_secs(2))
+                .multiplier(1.0),
+            6,
+            4,
+        ),
+        // max_delay equal to initial_delay: capped from the start, polls
+        // at 0, 3, 6 s.
+        (
+            "capped at once",
+            exact_polls()
+                .initial_delay(Duration::from_secs(3))
+                .max_delay(Duration::from_secs(3)),
+            6,
+            3,
+        ),
+    ] {
+        server.clear_requests();
+        let job_id = start_job(&client).await;
+        let start = Instant::now();
+        let job = client
+            .job()
+            .wait(&job_id)
+            .poll_policy(policy)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e:?}"));
+        assert_eq!(job.status, JobStatus::Completed, "{what}");
+        assert_eq!(start.elapsed(), Duration::from_secs(done_at), "{what}");
+        assert_eq!(polls(&server), expected_polls, "{what}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_a_deadline_a_wait_lasts_as_long_as_the_job() {
+    // Longer than the default 10 minute deadline.
+    let server = server_with_duration(Duration::from_secs(700)).await;
+    let client = client_for(&server);
+    // Polls at 0, 1, 3, 7, then every 10 s from 15: the first at or after
+    // 700 s is at 705 s, the 74th.
+    let done_at = Duration::from_secs(705);
+
+    let job_id = start_job(&client).await;
+    let start = Instant::now();
+    let job = client
+        .job()
+        .wait(&job_id)
+        .poll_policy(
+            exact_polls()
+                .deadline(Duration::from_secs(60))
+                .no_deadline(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(job.status, JobStatus::Completed);
+    assert_eq!(start.elapsed(), done_at);
+    assert_eq!(polls(&server), 74);
+
+    // The same through the wait's own setter, after a timeout was set.
+    let job_id = start_job(&client).await;
+    let start = Instant::now();
+    let job = client
+        .job()
+        .wait(&job_id)
+        .poll_policy(exact_polls())
+        .timeout(Duration::from_secs(60))
+        .no_timeout()
+        .await
+        .unwrap();
+    assert_eq!(job.status, JobStatus::Completed);
+    assert_eq!(start.elapsed(), done_at);
+}

@@ -4,13 +4,16 @@
 mod common;
 
 use std::collections::HashMap;
+use std::fmt::Display;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use common::*;
 use reducto::types::AsyncConfig;
-use reducto::webhook::{Verifier, WebhookConfig, WebhookError, WebhookEvent, DEFAULT_TOLERANCE};
+use reducto::webhook::{
+    HeaderLookup, Verifier, WebhookConfig, WebhookError, WebhookEvent, DEFAULT_TOLERANCE,
+};
 use reducto::{Error, JobStatus};
 use serde_json::{json, Value};
 
@@ -28,7 +31,7 @@ fn at(secs: u64) -> SystemTime {
 }
 
 /// `v1,<base64 HMAC-SHA256(key, "id.ts.body")>`, computed in the test.
-fn sign(secret: &str, id: &str, ts: u64, body: &str) -> String {
+fn sign(secret: &str, id: &str, ts: impl Display, body: &str) -> String {
     let engine = base64::engine::general_purpose::STANDARD;
     let key = engine
         .decode(secret.trim_start_matches("whsec_"))
@@ -37,7 +40,7 @@ fn sign(secret: &str, id: &str, ts: u64, body: &str) -> String {
     format!("v1,{}", engine.encode(mac))
 }
 
-fn headers(id: &str, ts: u64, signature: &str) -> http::HeaderMap {
+fn headers(id: &str, ts: impl Display, signature: &str) -> http::HeaderMap {
     let mut h = http::HeaderMap::new();
     h.insert("svix-id", id.parse().expect("header"));
     h.insert("svix-timestamp", ts.to_string().parse().expect("header"));
@@ -123,7 +126,10 @@ fn timestamps_outside_the_tolerance_are_refused() {
     let h = headers("msg_1", ts, &sign(SECRET, "msg_1", ts, BODY));
     let check = |v: &Verifier, now: u64| v.verify_at(&h, BODY.as_bytes(), at(now));
     let v = verifier();
-    let limit = DEFAULT_TOLERANCE.as_secs();
+    // The default is Svix's 5 minutes, as a literal: the test must not
+    // follow the constant if it changes.
+    let limit = 300;
+    assert_eq!(DEFAULT_TOLERANCE, Duration::from_secs(limit));
     assert!(check(&v, ts + limit).is_ok());
     assert!(check(&v, ts - limit).is_ok());
     // Expired: the same delivery replayed later than the tolerance.
@@ -143,9 +149,25 @@ fn timestamps_outside_the_tolerance_are_refused() {
     // A configured tolerance: a replay after 31 s is refused at 30 s.
     let strict = verifier().tolerance(Duration::from_secs(30));
     assert!(check(&strict, ts + 30).is_ok());
+    assert!(check(&strict, ts - 30).is_ok());
     assert!(matches!(
         check(&strict, ts + 31),
         Err(WebhookError::TimestampTooOld { .. })
+    ));
+    assert!(matches!(
+        check(&strict, ts - 31),
+        Err(WebhookError::TimestampInFuture { .. })
+    ));
+    // No tolerance: only the very second.
+    let exact = verifier().tolerance(Duration::ZERO);
+    assert!(check(&exact, ts).is_ok());
+    assert!(matches!(
+        check(&exact, ts + 1),
+        Err(WebhookError::TimestampTooOld { age }) if age == Duration::from_secs(1)
+    ));
+    assert!(matches!(
+        check(&exact, ts - 1),
+        Err(WebhookError::TimestampInFuture { ahead }) if ahead == Duration::from_secs(1)
     ));
     // The timestamp is checked before the signature: a stale forgery is
     // reported as stale, a fresh one as forged.
@@ -272,7 +294,11 @@ fn malformed_secrets_are_refused() {
     }
     // The prefix is optional; the key never shows in Debug.
     let v = Verifier::new("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").expect("valid");
-    assert!(!format!("{v:?}").contains("MfKQ"));
+    assert_eq!(format!("{v:?}"), "Verifier { tolerance: 300s, .. }");
+    let h = headers(VECTOR_ID, VECTOR_TS, VECTOR_SIG);
+    assert!(v
+        .check_signature(&h, VECTOR_BODY.as_bytes(), at(VECTOR_TS))
+        .is_ok());
 }
 
 #[test]
@@ -291,6 +317,85 @@ fn direct_deliveries_parse_and_keep_what_is_unknown() {
             WebhookEvent::from_body(bad),
             Err(WebhookError::InvalidJson(_))
         ));
+    }
+}
+
+#[test]
+fn a_clock_before_1970_still_measures_the_distance() {
+    // `SystemTime` can be before the epoch (a misset clock, or a replay
+    // tool); the distance must stay signed, not flip to its absolute value.
+    let now = UNIX_EPOCH - Duration::from_secs(1_000);
+    let check = |ts: i64| {
+        let h = headers("msg_1", ts, &sign(SECRET, "msg_1", ts, BODY));
+        verifier().verify_at(&h, BODY.as_bytes(), now)
+    };
+    assert!(check(-1_000).is_ok());
+    assert!(check(-1_300).is_ok());
+    match check(0) {
+        Err(WebhookError::TimestampInFuture { ahead }) => {
+            assert_eq!(ahead, Duration::from_secs(1_000))
+        }
+        other => panic!("{other:?}"),
+    }
+    match check(-1_301) {
+        Err(WebhookError::TimestampTooOld { age }) => assert_eq!(age, Duration::from_secs(301)),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn headers_behind_a_reference_are_read_through_it() {
+    // Code generic over `impl HeaderLookup`, given borrowed headers: the
+    // lookup goes through `&T`.
+    fn verify_any(headers: impl HeaderLookup, now: u64) -> Result<WebhookEvent, WebhookError> {
+        verifier().verify_at(&headers, BODY.as_bytes(), at(now))
+    }
+    let ts = 1_700_000_000;
+    let h = headers("msg_1", ts, &sign(SECRET, "msg_1", ts, BODY));
+    assert_eq!(verify_any(&h, ts).expect("valid").job_id, "job-1");
+    // Present names are found, absent ones are reported by name.
+    let pairs = vec![("svix-id", "msg_1")];
+    match verify_any(&pairs, ts) {
+        Err(WebhookError::MissingHeader("svix-timestamp")) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn errors_say_what_went_wrong_and_keep_their_cause() {
+    use std::error::Error as _;
+
+    let json = WebhookEvent::from_body(b"not json").expect_err("not an event");
+    let cause = json.source().expect("the JSON error is the source");
+    assert!(cause.is::<serde_json::Error>(), "{cause:?}");
+    assert!(json
+        .to_string()
+        .starts_with("webhook body is not a job event: "));
+    for (e, text) in [
+        (WebhookError::InvalidSignature, "no valid webhook signature"),
+        (
+            WebhookError::MissingHeader("svix-id"),
+            "missing webhook header svix-id",
+        ),
+        (
+            WebhookError::InvalidHeader("svix-timestamp"),
+            "invalid webhook header svix-timestamp",
+        ),
+        (
+            WebhookError::TimestampTooOld {
+                age: Duration::from_secs(301),
+            },
+            "webhook timestamp too old (301 s)",
+        ),
+        (
+            WebhookError::TimestampInFuture {
+                ahead: Duration::from_secs(7),
+            },
+            "webhook timestamp in the future (7 s ahead)",
+        ),
+    ] {
+        assert_eq!(e.to_string(), text);
+        assert!(e.source().is_none(), "{e:?}");
     }
 }
 
