@@ -203,10 +203,13 @@ pub enum WebhookError {
     /// The secret is not `whsec_<base64>` (or plain base64) of a non-empty
     /// key.
     InvalidSecret(String),
-    /// A required header is absent (its name, e.g. `"svix-signature"`).
+    /// A required header is absent, under both its names: the `svix-` name
+    /// given here (e.g. `"svix-signature"`) and its unbranded `webhook-`
+    /// twin.
     MissingHeader(&'static str),
     /// A header is present but unreadable: not UTF-8, or a timestamp that is
-    /// not whole seconds.
+    /// not whole seconds. The name is the one it came under (`svix-` or
+    /// `webhook-`).
     InvalidHeader(&'static str),
     /// No `v1` signature in `svix-signature` matches the body with this
     /// secret: a tampered body or headers, or another secret.
@@ -229,7 +232,10 @@ impl fmt::Display for WebhookError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             WebhookError::InvalidSecret(why) => write!(f, "invalid webhook secret: {why}"),
-            WebhookError::MissingHeader(name) => write!(f, "missing webhook header {name}"),
+            WebhookError::MissingHeader(name) => match name.strip_prefix("svix-") {
+                Some(rest) => write!(f, "missing webhook header {name} (or webhook-{rest})"),
+                None => write!(f, "missing webhook header {name}"),
+            },
             WebhookError::InvalidHeader(name) => write!(f, "invalid webhook header {name}"),
             WebhookError::InvalidSignature => f.write_str("no valid webhook signature"),
             WebhookError::TimestampTooOld { age } => {
@@ -382,13 +388,14 @@ impl Verifier {
         body: &[u8],
         now: SystemTime,
     ) -> std::result::Result<(), WebhookError> {
-        let id = required(headers, "svix-id", "webhook-id")?;
-        let timestamp = required(headers, "svix-timestamp", "webhook-timestamp")?;
-        let signatures = required(headers, "svix-signature", "webhook-signature")?;
+        let (id, _) = required(headers, "svix-id", "webhook-id")?;
+        let (timestamp, timestamp_header) =
+            required(headers, "svix-timestamp", "webhook-timestamp")?;
+        let (signatures, _) = required(headers, "svix-signature", "webhook-signature")?;
         let seconds: i64 = timestamp
             .trim()
             .parse()
-            .map_err(|_| WebhookError::InvalidHeader("svix-timestamp"))?;
+            .map_err(|_| WebhookError::InvalidHeader(timestamp_header))?;
         self.check_time(seconds, now)?;
 
         let mut mac = hmac_sha256::HMAC::new(&self.key);
@@ -439,15 +446,20 @@ impl Verifier {
     }
 }
 
-/// The `svix-` header, else its unbranded `webhook-` twin.
+/// The `svix-` header, else its unbranded `webhook-` twin, with the name
+/// of the one found (an invalid value names the header it came in).
 fn required<'h>(
     headers: &'h (impl HeaderLookup + ?Sized),
     name: &'static str,
     unbranded: &'static str,
-) -> std::result::Result<&'h str, WebhookError> {
-    match headers.header(name).or_else(|| headers.header(unbranded)) {
-        Some(Ok(v)) => Ok(v),
-        Some(Err(())) => Err(WebhookError::InvalidHeader(name)),
+) -> std::result::Result<(&'h str, &'static str), WebhookError> {
+    let found = match headers.header(name) {
+        Some(value) => Some((value, name)),
+        None => headers.header(unbranded).map(|value| (value, unbranded)),
+    };
+    match found {
+        Some((Ok(value), header)) => Ok((value, header)),
+        Some((Err(()), header)) => Err(WebhookError::InvalidHeader(header)),
         None => Err(WebhookError::MissingHeader(name)),
     }
 }

@@ -253,6 +253,28 @@ fn missing_or_unreadable_headers_are_named() {
         verifier().verify_at(&h, BODY.as_bytes(), at(ts)),
         Err(WebhookError::InvalidHeader("svix-id"))
     ));
+    // Unbranded headers: a bad value names the header it came in.
+    let unbranded: Vec<(&str, String)> = vec![
+        ("webhook-id", "msg_1".into()),
+        ("webhook-timestamp", "yesterday".into()),
+        ("webhook-signature", sig.clone()),
+    ];
+    assert!(matches!(
+        verifier().verify_at(&unbranded, BODY.as_bytes(), at(ts)),
+        Err(WebhookError::InvalidHeader("webhook-timestamp"))
+    ));
+    let unbranded: Vec<(&str, String)> = vec![
+        ("webhook-id", "msg_1".into()),
+        ("webhook-signature", sig.clone()),
+    ];
+    let err = verifier()
+        .verify_at(&unbranded, BODY.as_bytes(), at(ts))
+        .unwrap_err();
+    assert!(matches!(err, WebhookError::MissingHeader("svix-timestamp")));
+    assert_eq!(
+        err.to_string(),
+        "missing webhook header svix-timestamp (or webhook-timestamp)"
+    );
 }
 
 #[test]
@@ -375,7 +397,11 @@ fn errors_say_what_went_wrong_and_keep_their_cause() {
         (WebhookError::InvalidSignature, "no valid webhook signature"),
         (
             WebhookError::MissingHeader("svix-id"),
-            "missing webhook header svix-id",
+            "missing webhook header svix-id (or webhook-id)",
+        ),
+        (
+            WebhookError::MissingHeader("x-other"),
+            "missing webhook header x-other",
         ),
         (
             WebhookError::InvalidHeader("svix-timestamp"),
