@@ -17,6 +17,9 @@
 //! high-water mark never goes down within a process), against a server in
 //! another child process (its jobs do not count against the client).
 
+mod support;
+use support::peak_rss;
+
 use std::{
     io::{BufRead, BufReader, Write},
     process::{Command, Stdio},
@@ -238,17 +241,6 @@ fn run_batch(url: &str, n: usize) {
         peak_rss(),
         started.elapsed().as_millis()
     );
-}
-
-fn peak_rss() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map_or(0, |kib| kib * 1024)
 }
 
 fn memory_comparison(sizes: [usize; 2]) {

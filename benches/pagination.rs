@@ -9,6 +9,9 @@
 //! local server in another child process (so its 1,000,000 seeded jobs do not
 //! count against the client).
 
+mod support;
+use support::peak_rss;
+
 use std::{
     io::{BufRead, BufReader, Write},
     process::{Command, Stdio},
@@ -127,17 +130,6 @@ fn stream_all(url: &str) {
         count
     });
     println!("{count} {} {}", peak_rss(), started.elapsed().as_millis());
-}
-
-fn peak_rss() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map_or(0, |kib| kib * 1024)
 }
 
 fn memory_comparison() {
